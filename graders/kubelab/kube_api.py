@@ -1,0 +1,352 @@
+"""The only module that talks HTTP to a Kubernetes API server.
+
+A thin layer over the official ``kubernetes`` client's ``ApiClient``: resource discovery
+per group-version (cached), paginated LIST, GET, server-side apply, create, delete and
+watch. Every failure becomes a French ``KubelabError``: usage problems (bad kubeconfig,
+unknown context, refused object) and infrastructure problems (unreachable, 401, 403,
+timeouts) are never confused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from kubelab.errors import InfrastructureError, KubelabError, UsageError
+
+DEFAULT_TIMEOUT = 10.0
+PAGE_SIZE = 500
+FIELD_MANAGER = "kubelab"
+
+Obj = dict[str, Any]
+
+
+class ApiError(InfrastructureError):
+    """An API request failed; ``status`` is the HTTP code (0 when nothing answered)."""
+
+    def __init__(self, message: str, status: int = 0, reason: str = "", body: Obj | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.body = body or {}
+
+
+class RefusedError(UsageError):
+    """The API server refused an object the user wrote (400, 404, 409, 422): their input."""
+
+    def __init__(self, message: str, status: int, body: Obj) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """Where a kind lives in the API."""
+
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{name}"
+        if subresource:
+            base += f"/{subresource}"
+        return base
+
+
+@dataclass
+class RequestCounter:
+    """Counts requests per verb, for benchmarks and the read-only proof."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, verb: str) -> None:
+        with self.lock:
+            self.counts[verb] = self.counts.get(verb, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class KubeApi:
+    """A connection to one API server, with cached discovery."""
+
+    def __init__(self, api_client: k8s_client.ApiClient, description: str) -> None:
+        self.api_client = api_client
+        self.description = description
+        self.server = api_client.configuration.host
+        self._resources: dict[str, dict[str, ResourceInfo]] = {}
+        self._lock = threading.Lock()
+        self.counter = RequestCounter()
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None) -> KubeApi:
+        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default)."""
+        config_path = str(path) if path else os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or str(
+            Path.home() / ".kube" / "config"
+        )
+        if not Path(config_path).is_file():
+            raise UsageError(
+                f"Le fichier kubeconfig « {config_path} » est introuvable. Sur MicroK8s : "
+                "« microk8s config > ~/.kube/config » ; sinon utilisez le bac à sable (--sandbox)."
+            )
+        configuration = k8s_client.Configuration()
+        try:
+            contexts, active = k8s_config.list_kube_config_contexts(config_file=config_path)
+        except (ConfigException, ValueError, TypeError, AttributeError) as exc:
+            raise UsageError(f"Le fichier kubeconfig « {config_path} » est illisible : {exc}") from exc
+        names = [c["name"] for c in contexts]
+        if context and context not in names:
+            raise UsageError(
+                f"Le contexte « {context} » n'existe pas dans « {config_path} » "
+                f"(contextes disponibles : {', '.join(names) or 'aucun'})."
+            )
+        try:
+            k8s_config.load_kube_config(
+                config_file=config_path, context=context, client_configuration=configuration
+            )
+        except (ConfigException, ValueError, TypeError, OSError) as exc:
+            raise UsageError(f"Le fichier kubeconfig « {config_path} » est invalide : {exc}") from exc
+        configuration.retries = 0
+        chosen = context or (active or {}).get("name", "?")
+        return cls(k8s_client.ApiClient(configuration), f"contexte « {chosen} » de {config_path}")
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    # --- discovery -------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> ResourceInfo:
+        """Resolve a kind through discovery of its group-version (one request, then cached)."""
+        with self._lock:
+            known = self._resources.get(api_version)
+        if known is None:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            try:
+                listing = self.request("GET", path)
+            except ApiError as exc:
+                if exc.status == 404:
+                    raise UsageError(f"La version d'API « {api_version} » n'existe pas sur ce cluster.") from exc
+                raise
+            known = {
+                item["kind"]: ResourceInfo(api_version, item["kind"], item["name"], item["namespaced"])
+                for item in listing.get("resources", [])
+                if "/" not in item["name"]
+            }
+            with self._lock:
+                self._resources[api_version] = known
+        if kind not in known:
+            raise UsageError(f"Le type « {kind} » n'existe pas dans l'API « {api_version} » de ce cluster.")
+        return known[kind]
+
+    # --- requests ----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Obj | str | None = None,
+        query: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Obj:
+        """One HTTP request; the decoded JSON answer, or a French error."""
+        self.counter.add(method)
+        query_params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        raw = self._send(method, path, query_params, content_type, body, timeout)
+        try:
+            data = raw.read()
+        finally:
+            raw.release_conn()
+        if raw.status >= 400:
+            raise self._api_error(method, path, raw.status, raw.reason, data)
+        return json.loads(data) if data else {}
+
+    def _send(self, method: str, path: str, query_params: list[tuple[str, Any]], content_type: str,
+              body: Obj | str | None, timeout: float) -> urllib3.BaseHTTPResponse:
+        """Send one request through the client's connection pool; the raw, unread response."""
+        try:
+            _, url, headers, serialized, _ = self.api_client.param_serialize(
+                method, path, query_params=query_params,
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                body=body, auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(
+                method, url, header_params=headers, body=serialized, _request_timeout=timeout
+            )
+        except ApiException as exc:
+            raise ApiError(
+                f"Le serveur d'API {self.server} est injoignable ({self.description}) : {_short(exc)}."
+            ) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ApiError(
+                f"Le serveur d'API {self.server} est injoignable ({self.description}) : {_short(exc)}. "
+                "Vérifiez que le cluster est démarré (« microk8s status » ou « kubelab sandbox status »)."
+            ) from exc
+        return response.response
+
+    def _api_error(self, method: str, path: str, status: int, reason: str, data: bytes) -> ApiError:
+        try:
+            body = json.loads(data) if data else {}
+        except (TypeError, ValueError):
+            body = {}
+        message = body.get("message") or reason or ""
+        if status == 401:
+            text = f"Le serveur d'API {self.server} refuse nos identifiants (401) : jeton ou certificat invalide ou expiré ({self.description})."
+        elif status == 403:
+            text = f"Accès interdit (403) à {method} {path} : {message}"
+        else:
+            text = f"{method} {path} a échoué ({status}) : {message}"
+        return ApiError(text, status, body.get("reason", ""), body)
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        """Every object of a kind (in a namespace, or cluster-wide), paginated."""
+        info = self.resource(api_version, kind)
+        items: list[Obj] = []
+        token: str | None = None
+        while True:
+            page = self.request(
+                "GET", info.path(namespace),
+                query={"limit": PAGE_SIZE, "continue": token, "labelSelector": label_selector,
+                       "fieldSelector": field_selector},
+            )
+            for item in page.get("items", []):
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            token = page.get("metadata", {}).get("continue")
+            if not token:
+                return items
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+        """One object, or ``None`` when it does not exist."""
+        info = self.resource(api_version, kind)
+        try:
+            return self.request("GET", info.path(namespace, name))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER, subresource: str | None = None) -> Obj:
+        """Server-side apply of one object (forcing conflicts, as ``kubectl apply --server-side``)."""
+        info = self.resource(obj["apiVersion"], obj["kind"])
+        meta = obj.get("metadata", {})
+        try:
+            return self.request(
+                "PATCH", info.path(meta.get("namespace"), meta["name"], subresource),
+                body=json.dumps(obj), content_type="application/apply-patch+yaml",
+                query={"fieldManager": field_manager, "force": "true", "dryRun": "All" if dry_run else None},
+            )
+        except ApiError as exc:
+            raise self._refused(exc, obj) from exc
+
+    def create(self, obj: Obj, dry_run: bool = False, subresource_of: str | None = None) -> Obj:
+        """POST an object (or a subresource such as an Eviction)."""
+        info = self.resource(obj["apiVersion"], obj["kind"])
+        namespace = obj.get("metadata", {}).get("namespace")
+        path = info.path(namespace)
+        try:
+            return self.request("POST", path, body=obj, query={"dryRun": "All" if dry_run else None})
+        except ApiError as exc:
+            raise self._refused(exc, obj) from exc
+
+    def post(self, path: str, obj: Obj, dry_run: bool = False) -> Obj:
+        """POST to an explicit path (subresources: eviction, reviews)."""
+        try:
+            return self.request("POST", path, body=obj, query={"dryRun": "All" if dry_run else None})
+        except ApiError as exc:
+            raise self._refused(exc, obj) from exc
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+               propagation: str = "Background") -> bool:
+        """Delete one object; ``False`` when it was already gone."""
+        info = self.resource(api_version, kind)
+        try:
+            self.request("DELETE", info.path(namespace, name), body={"propagationPolicy": propagation})
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def _refused(self, exc: ApiError, obj: Obj) -> KubelabError:
+        if exc.status in (400, 404, 409, 422, 429) or (exc.status == 403 and exc.reason == "Forbidden" and "violates" in str(exc.body.get("message", ""))):
+            meta = obj.get("metadata", {})
+            where = f"{obj.get('kind')} « {meta.get('name', '?')} »"
+            if meta.get("namespace"):
+                where += f" (namespace « {meta['namespace']} »)"
+            details = exc.body.get("message") or str(exc)
+            return RefusedError(f"Le serveur d'API refuse {where} : {details}", exc.status, exc.body)
+        return exc
+
+    def watch(self, api_version: str, kind: str, namespace: str | None = None, resource_version: str | None = None,
+              timeout_seconds: int = 30, label_selector: str | None = None) -> Iterator[Obj]:
+        """Stream watch events (dicts with ``type`` and ``object``) until the server closes."""
+        info = self.resource(api_version, kind)
+        self.counter.add("WATCH")
+        query: list[tuple[str, Any]] = [("watch", "true"), ("timeoutSeconds", str(timeout_seconds)),
+                                        ("allowWatchBookmarks", "true")]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        raw = self._send("GET", info.path(namespace), query, "application/json", None, timeout_seconds + 5)
+        if raw.status >= 400:
+            data = raw.read()
+            raw.release_conn()
+            raise self._api_error("WATCH", info.path(namespace), raw.status, raw.reason, data)
+        buffer = b""
+        try:
+            for chunk in raw.stream(4096, decode_content=False):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError):
+            return
+        finally:
+            raw.release_conn()
+
+    def server_version(self) -> Obj:
+        return self.request("GET", "/version")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connexion refusée"
+    if "timed out" in text.lower():
+        return "délai dépassé"
+    if "Name or service not known" in text or "Failed to resolve" in text:
+        return "nom d'hôte inconnu"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+

@@ -1,0 +1,97 @@
+"""``microk8s status``, computed from the cluster's objects with MicroK8s's own rules.
+
+dqlite roles: the first three control-plane nodes to join are voters, the next two
+standby, the rest spare (with fewer than three, the first is the only voter). High
+availability is formed with three voters or more. An addon is enabled when its marker
+object exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kubelab.kube_api import KubeApi
+from kubelab.sandbox import profile
+from kubelab.sandbox.addons import ADDONS
+
+VOTERS = 3
+STANDBYS = 2
+
+
+def dqlite_roles(nodes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Control-plane nodes in join order, each with its dqlite role."""
+    members = sorted(
+        (node for node in nodes if profile.is_control_plane(node)),
+        key=lambda n: (n["metadata"].get("creationTimestamp", ""), n["metadata"]["name"]),
+    )
+    voters = VOTERS if len(members) >= VOTERS else 1
+    roles = []
+    for index, node in enumerate(members):
+        role = "voter" if index < voters else "standby" if index < voters + STANDBYS else "spare"
+        roles.append((node, role))
+    return roles
+
+
+def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
+    """The report as ``microk8s status --format yaml`` prints it."""
+    nodes = api.list("v1", "Node")
+    roles = dqlite_roles(nodes)
+    voters = sum(1 for _, role in roles if role == "voter")
+    addons = []
+    for addon in ADDONS.values():
+        if addon.always_enabled:
+            enabled = True
+        elif addon.name == "rbac":
+            enabled = rbac
+        else:
+            api_version, kind, name, namespace = addon.marker  # type: ignore[misc]
+            enabled = api.get(api_version, kind, name, namespace) is not None
+        addons.append({
+            "name": addon.name,
+            "repository": "core",
+            "description": addon.description,
+            "version": addon.version,
+            "status": "enabled" if enabled else "disabled",
+        })
+    return {
+        "microk8s": {"running": True},
+        "high-availability": {
+            "enabled": voters >= VOTERS,
+            "nodes": [
+                {"address": f"{profile.internal_ip(node)}:{profile.DQLITE_PORT}", "role": role}
+                for node, role in roles
+            ],
+        },
+        "addons": addons,
+    }
+
+
+def stopped() -> dict[str, Any]:
+    return {"microk8s": {"running": False}}
+
+
+def render_yaml(report: dict[str, Any]) -> str:
+    return yaml.safe_dump(report, sort_keys=False, allow_unicode=True)
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The plain ``microk8s status`` layout."""
+    if not report["microk8s"]["running"]:
+        return "microk8s is not running. Use microk8s inspect for a deeper inspection.\n"
+    ha = report["high-availability"]
+    by_role = {role: [n["address"] for n in ha["nodes"] if n["role"] == role] for role in ("voter", "standby")}
+    lines = [
+        "microk8s is running",
+        f"high-availability: {'yes' if ha['enabled'] else 'no'}",
+        f"  datastore master nodes: {' '.join(by_role['voter']) or 'none'}",
+        f"  datastore standby nodes: {' '.join(by_role['standby']) or 'none'}",
+        "addons:",
+    ]
+    for state in ("enabled", "disabled"):
+        lines.append(f"  {state}:")
+        for addon in report["addons"]:
+            if addon["status"] == state:
+                lines.append(f"    {addon['name']:<20} # ({addon['repository']}) {addon['description']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,87 @@
+"""Wait for cluster state to converge, driven by watches, with deadlines kept in one place."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubelab.errors import InfrastructureError
+from kubelab.kube_api import KubeApi
+
+Obj = dict[str, Any]
+
+TIMEOUTS: dict[str, float] = {
+    "pod_ready": 30.0,
+    "pvc_bound": 30.0,
+    "deletion": 30.0,
+    "rollout": 60.0,
+    "node_ready": 60.0,
+    "job_created": 90.0,
+    "default": 30.0,
+}
+
+
+def wait_for(
+    api: KubeApi,
+    api_version: str,
+    kind: str,
+    predicate: Callable[[list[Obj]], bool],
+    namespace: str | None = None,
+    label_selector: str | None = None,
+    timeout: float | str = "default",
+    what: str = "",
+) -> list[Obj]:
+    """Wait until ``predicate(objects)`` holds for the listed objects; return them.
+
+    The objects are listed once, then kept current from a watch started at the list's
+    resourceVersion, so no polling loop is needed and no change is missed.
+    """
+    seconds = TIMEOUTS[timeout] if isinstance(timeout, str) else timeout
+    deadline = time.monotonic() + seconds
+    info = api.resource(api_version, kind)
+    while True:
+        page = api.request("GET", info.path(namespace), query={"labelSelector": label_selector})
+        objects = {_key(item): item for item in page.get("items", [])}
+        if predicate(list(objects.values())):
+            return list(objects.values())
+        version = page.get("metadata", {}).get("resourceVersion")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        for event in api.watch(api_version, kind, namespace, version, timeout_seconds=max(1, int(remaining)),
+                               label_selector=label_selector):
+            kind_of_event = event.get("type")
+            obj = event.get("object", {})
+            if kind_of_event == "BOOKMARK":
+                continue
+            if kind_of_event == "ERROR":
+                break
+            if kind_of_event == "DELETED":
+                objects.pop(_key(obj), None)
+            else:
+                objects[_key(obj)] = obj
+            if predicate(list(objects.values())):
+                return list(objects.values())
+            if time.monotonic() >= deadline:
+                break
+        if time.monotonic() >= deadline:
+            break
+    raise InfrastructureError(f"Délai dépassé ({seconds:.0f} s) en attendant {what or kind}.")
+
+
+def _key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata", {})
+    return meta.get("namespace", ""), meta.get("name", "")
+
+
+def named(name: str, condition: Callable[[Obj], bool]) -> Callable[[list[Obj]], bool]:
+    """A predicate: the object called ``name`` exists and satisfies ``condition``."""
+    return lambda objects: any(o["metadata"]["name"] == name and condition(o) for o in objects)
+
+
+def pod_ready(pod: Obj) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in pod.get("status", {}).get("conditions", []) or []
+    )
