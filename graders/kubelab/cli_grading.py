@@ -1,38 +1,168 @@
-"""Grading verbs of the ``kubelab`` command, and the demo."""
+"""Grading verbs of the ``kubelab`` command: labs, lab setup/apply, grade, snapshot, demo."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
-from kubelab.errors import EXIT_OK
+from kubelab.catalog import available_labs, load_lab
+from kubelab.connection import add_connection_arguments, connect_from_args
+from kubelab.errors import EXIT_OK, UsageError
+from kubelab.outcomes import GradeReport
+from kubelab.reports import json_report, junit, terminal
+
+
+def cmd_labs(args: argparse.Namespace) -> int:
+    """List the labs: id, title, points."""
+    labs = available_labs()
+    if args.json:
+        print(json.dumps([{"id": lab.id, "title": lab.title, "namespace": lab.namespace, "points": lab.max_points,
+                           "checks": len(lab.checks)} for lab in labs], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    width = max((len(lab.id) for lab in labs), default=10)
+    for lab in labs:
+        print(f"{lab.id:<{width}}  {lab.max_points:>3} pts  {len(lab.checks):>2} vérifications  {lab.title}")
+    return EXIT_OK
+
+
+def _allow(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(need for need, on in (("dry-run", args.allow_dry_run), ("probe", args.allow_probes)) if on)
+
+
+def _emit(report: GradeReport, args: argparse.Namespace) -> int:
+    if args.json:
+        Path(args.json).write_text(json_report.render(report), encoding="utf-8")
+    if args.junit:
+        Path(args.junit).write_text(junit.render(report), encoding="utf-8")
+    if args.format == "json":
+        sys.stdout.write(json_report.render(report))
+    else:
+        sys.stdout.write(terminal.render(report, colour=terminal.use_colour(sys.stdout)))
+    return report.exit_code
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Grade a lab live, or from a snapshot."""
+    from kubelab.grading import grade_live, grade_snapshot
+
+    include_hidden = not args.visible_only
+    if args.snapshot:
+        if args.kubeconfig or args.context or args.sandbox or args.namespace:
+            raise UsageError("--snapshot ne se combine pas avec --kubeconfig, --context, --sandbox ou --namespace.")
+        return _emit(grade_snapshot(args.lab, Path(args.snapshot), include_hidden=include_hidden), args)
+    load_lab(args.lab)
+    api = connect_from_args(args)
+    try:
+        report = grade_live(args.lab, api, args.namespace, allow=_allow(args), wait=args.wait,
+                            include_hidden=include_hidden)
+    finally:
+        api.close()
+    return _emit(report, args)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Capture the state a lab's checks read into a snapshot file."""
+    from kubelab import snapshot
+    from kubelab.grading import live_state
+
+    lab = load_lab(args.lab)
+    api = connect_from_args(args)
+    try:
+        document = snapshot.capture(lab, live_state(lab, api, args.namespace, _allow(args)))
+    finally:
+        api.close()
+    output = Path(args.output or f"{lab.id}.snapshot.json")
+    snapshot.write(document, output)
+    count = sum(len(items) for items in document["lists"].values())
+    print(f"Instantané du lab {lab.id} écrit dans « {output} » ({count} objets, empreinte {document['sha256'][:12]}).")
+    return EXIT_OK
+
+
+def cmd_lab_setup(args: argparse.Namespace) -> int:
+    """Create the lab's namespace and the objects the lab provides (``setup/``)."""
+    from kubelab import lab_setup
+
+    lab = load_lab(args.lab)
+    api = connect_from_args(args)
+    try:
+        namespace = lab_setup.setup(api, lab, args.namespace)
+    finally:
+        api.close()
+    print(f"Lab {lab.id} prêt dans le namespace « {namespace} ».")
+    return EXIT_OK
+
+
+def cmd_lab_apply(args: argparse.Namespace) -> int:
+    """Apply one of the lab's variants (starter, solution, alternatives/X, mutants/X)."""
+    from kubelab import lab_setup
+
+    lab = load_lab(args.lab)
+    api = connect_from_args(args)
+    try:
+        namespace = lab_setup.setup(api, lab, args.namespace)
+        count = lab_setup.apply_variant(api, lab, args.variant, namespace)
+    finally:
+        api.close()
+    print(f"{count} objets de « {args.variant} » appliqués dans « {namespace} ».")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Start a 3-node sandbox, show its nodes and addons, stop it."""
-    from kubelab.sandbox import profile, status_report
-    from kubelab.sandbox.cluster import Sandbox
+    """Start a 3-node sandbox, grade every lab's starter then its solution, stop it."""
+    from kubelab.demo import run_demo
 
-    sandbox = Sandbox(args.name)
-    sandbox.up(nodes=3, addons=("dns", "hostpath-storage", "ingress", "rbac"))
-    try:
-        api = sandbox.api()
-        print("\nNœuds :")
-        for node in api.list("v1", "Node"):
-            role = "plan de contrôle" if profile.is_control_plane(node) else "worker"
-            ready = "Ready" if profile.is_ready(node) else "NotReady"
-            print(f"  {node['metadata']['name']:<10} {ready:<9} {role:<17} {profile.internal_ip(node)}")
-        print()
-        sys.stdout.write(status_report.render_text(status_report.status(api, rbac=True)))
-    finally:
-        if not args.keep:
-            sandbox.down()
-    return EXIT_OK
+    return run_demo(args.name, keep=args.keep)
+
+
+def _grading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("lab", help="identifiant du lab (voir « kubelab labs »)")
+    parser.add_argument("--namespace", "-n", help="namespace à corriger (défaut : celui du lab)")
+    parser.add_argument("--allow-dry-run", action="store_true",
+                        help="autoriser les vérifications par dry-run côté serveur et SubjectAccessReview (rien n'est écrit)")
+    parser.add_argument("--allow-probes", action="store_true",
+                        help="autoriser les sondes en direct, qui créent des pods de test (MicroK8s réel)")
+    add_connection_arguments(parser)
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add the grading subcommands to the parser."""
-    demo = verbs.add_parser("demo", help="démonstration complète sur un bac à sable")
+    labs = verbs.add_parser("labs", help="lister les labs, leurs titres et leurs points")
+    labs.add_argument("--json", action="store_true", help="sortie JSON")
+    labs.set_defaults(handler=cmd_labs)
+
+    grade = verbs.add_parser("grade", help="corriger un lab (en direct ou depuis un instantané)")
+    _grading_options(grade)
+    grade.add_argument("--snapshot", metavar="FICHIER", help="corriger depuis un instantané, sans cluster")
+    grade.add_argument("--json", metavar="FICHIER", help="écrire aussi le rapport JSON (schéma kubelab-report v1)")
+    grade.add_argument("--junit", metavar="FICHIER", help="écrire aussi le rapport JUnit XML")
+    grade.add_argument("--format", choices=("text", "json"), default="text", help="format de la sortie standard")
+    grade.add_argument("--wait", type=float, default=None, metavar="SECONDES",
+                       help="attente maximale d'un état qui converge (pods qui démarrent…) ; 0 pour ne pas attendre")
+    grade.add_argument("--visible-only", action="store_true", help="ne pas lancer les vérifications cachées")
+    grade.set_defaults(handler=cmd_grade)
+
+    snap = verbs.add_parser("snapshot", help="capturer l'état lu par un lab dans un fichier JSON")
+    _grading_options(snap)
+    snap.add_argument("-o", "--output", metavar="FICHIER", help="fichier à écrire (défaut : LAB.snapshot.json)")
+    snap.set_defaults(handler=cmd_snapshot)
+
+    lab = verbs.add_parser("lab", help="préparer un lab dans le cluster")
+    lab_verbs = lab.add_subparsers(dest="lab_verb", required=True, metavar="ACTION")
+    setup = lab_verbs.add_parser("setup", help="créer le namespace du lab et ce que le lab fournit")
+    setup.add_argument("lab", help="identifiant du lab")
+    setup.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
+    add_connection_arguments(setup)
+    setup.set_defaults(handler=cmd_lab_setup)
+    apply = lab_verbs.add_parser("apply", help="appliquer une variante : starter, solution, alternatives/NOM, mutants/NOM")
+    apply.add_argument("lab", help="identifiant du lab")
+    apply.add_argument("variant", help="starter, solution, alternatives/NOM ou mutants/NOM")
+    apply.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
+    add_connection_arguments(apply)
+    apply.set_defaults(handler=cmd_lab_apply)
+
+    demo = verbs.add_parser("demo", help="démonstration complète : chaque lab corrigé sur le bac à sable")
     demo.add_argument("--name", default="demo", help="nom du bac à sable de démonstration")
     demo.add_argument("--keep", action="store_true", help="laisser le bac à sable démarré à la fin")
     demo.set_defaults(handler=cmd_demo)

@@ -88,6 +88,39 @@ class RequestCounter:
         return sum(self.counts.values())
 
 
+BUILTIN_RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
+    ("v1", "Namespace"): ("namespaces", False),
+    ("v1", "Node"): ("nodes", False),
+    ("v1", "PersistentVolume"): ("persistentvolumes", False),
+    ("v1", "Pod"): ("pods", True),
+    ("v1", "Service"): ("services", True),
+    ("v1", "Secret"): ("secrets", True),
+    ("v1", "ConfigMap"): ("configmaps", True),
+    ("v1", "PersistentVolumeClaim"): ("persistentvolumeclaims", True),
+    ("v1", "ServiceAccount"): ("serviceaccounts", True),
+    ("v1", "Event"): ("events", True),
+    ("v1", "ResourceQuota"): ("resourcequotas", True),
+    ("v1", "LimitRange"): ("limitranges", True),
+    ("apps/v1", "Deployment"): ("deployments", True),
+    ("apps/v1", "ReplicaSet"): ("replicasets", True),
+    ("apps/v1", "StatefulSet"): ("statefulsets", True),
+    ("apps/v1", "DaemonSet"): ("daemonsets", True),
+    ("batch/v1", "Job"): ("jobs", True),
+    ("batch/v1", "CronJob"): ("cronjobs", True),
+    ("discovery.k8s.io/v1", "EndpointSlice"): ("endpointslices", True),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("networkpolicies", True),
+    ("networking.k8s.io/v1", "Ingress"): ("ingresses", True),
+    ("networking.k8s.io/v1", "IngressClass"): ("ingressclasses", False),
+    ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True),
+    ("storage.k8s.io/v1", "StorageClass"): ("storageclasses", False),
+    ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
+}
+"""Kinds every Kubernetes 1.35 server serves: no discovery request needed for them."""
+
+
 class KubeApi:
     """A connection to one API server, with cached discovery."""
 
@@ -137,7 +170,10 @@ class KubeApi:
     # --- discovery -------------------------------------------------------------------
 
     def resource(self, api_version: str, kind: str) -> ResourceInfo:
-        """Resolve a kind through discovery of its group-version (one request, then cached)."""
+        """Resolve a kind: built-in kinds directly, others through discovery (one request, cached)."""
+        builtin = BUILTIN_RESOURCES.get((api_version, kind))
+        if builtin is not None:
+            return ResourceInfo(api_version, kind, *builtin)
         with self._lock:
             known = self._resources.get(api_version)
         if known is None:

@@ -18,6 +18,8 @@ TIMEOUTS: dict[str, float] = {
     "rollout": 60.0,
     "node_ready": 60.0,
     "job_created": 90.0,
+    "check": 10.0,
+    "converge": 20.0,
     "default": 30.0,
 }
 
@@ -85,3 +87,17 @@ def pod_ready(pod: Obj) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in pod.get("status", {}).get("conditions", []) or []
     )
+
+
+def wait_for_change(api: KubeApi, api_version: str, kind: str, namespace: str | None, timeout: float) -> bool:
+    """Block until an object of ``kind`` changes (``True``) or ``timeout`` passes (``False``)."""
+    info = api.resource(api_version, kind)
+    page = api.request("GET", info.path(namespace), query={"limit": 1})
+    version = page.get("metadata", {}).get("resourceVersion")
+    deadline = time.monotonic() + timeout
+    for event in api.watch(api_version, kind, namespace, version, timeout_seconds=max(1, int(timeout))):
+        if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+            return True
+        if time.monotonic() >= deadline:
+            break
+    return False

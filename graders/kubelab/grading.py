@@ -1,0 +1,147 @@
+"""Run a lab's checks over a cluster state and gather a report.
+
+Each check runs with its own deadline, so one hung check cannot zero the others. A check
+that raises an infrastructure error, times out or crashes is reported as an error
+(« non noté, à relancer »), never as the learner's failure. On a live cluster, failures
+that may still resolve (``pending``) are awaited with a watch until a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
+
+from kubelab import __version__
+from pathlib import Path
+
+from kubelab.catalog import Lab, load_lab
+from kubelab.checks import Check, Verdict
+from kubelab.cluster_state import ClusterState, LiveState, ProbeNotAllowed
+from kubelab.errors import KubelabError, UsageError
+from kubelab.kube_api import KubeApi
+from kubelab.outcomes import CheckResult, GradeReport, Outcome
+from kubelab.waiting import TIMEOUTS, wait_for_change
+
+MAX_WORKERS = 8
+
+
+def grade(lab: Lab, state: ClusterState, *, include_hidden: bool = True, wait: float | None = None,
+          origin: dict | None = None) -> GradeReport:
+    """Grade ``lab`` over ``state``; ``wait`` bounds the wait for pending state (live only)."""
+    checks = [c for c in lab.checks if include_hidden or not c.hidden]
+    results = _run_all(checks, state)
+    budget = TIMEOUTS["converge"] if wait is None else wait
+    if isinstance(state, LiveState) and budget > 0:
+        results = _await_pending(checks, state, results, time.monotonic() + budget)
+    final = tuple(_with_events(result, verdict, state) for result, verdict in results)
+    return GradeReport(
+        lab_id=lab.id, lab_title=lab.title, namespace=state.namespace, source=state.source, results=final,
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), tool_version=__version__,
+        origin=origin or {},
+    )
+
+
+def live_state(lab: Lab, api: KubeApi, namespace: str | None = None, allow: tuple[str, ...] = ()) -> LiveState:
+    """A live state for ``lab`` in ``namespace`` (the lab's own by default), which must exist."""
+    target = namespace or lab.namespace
+    if api.get("v1", "Namespace", target) is None:
+        raise UsageError(
+            f"Le namespace « {target} » n'existe pas sur ce cluster ({api.description}) : "
+            f"lancez « kubelab lab setup {lab.id} » ou indiquez --namespace."
+        )
+    return LiveState(api, target, lab.reads, lab.probes, allow)
+
+
+def grade_live(lab_id: str, api: KubeApi, namespace: str | None = None, *, allow: tuple[str, ...] = (),
+               wait: float | None = None, include_hidden: bool = True) -> GradeReport:
+    """Grade a lab on a live cluster (read-only unless ``allow`` names dry runs or probes)."""
+    lab = load_lab(lab_id)
+    state = live_state(lab, api, namespace, allow)
+    return grade(lab, state, include_hidden=include_hidden, wait=wait,
+                 origin={"description": api.description})
+
+
+def grade_snapshot(lab_id: str, path: Path, *, include_hidden: bool = True) -> GradeReport:
+    """Grade a lab from a snapshot file, with the same verdicts as live."""
+    from kubelab.snapshot import load_state
+
+    lab = load_lab(lab_id)
+    state, document = load_state(lab, path)
+    origin = {"description": str(path), "captured_at": document.get("captured_at"), "cluster": document["cluster"]}
+    return grade(lab, state, include_hidden=include_hidden, origin=origin)
+
+
+Outcomes = list[tuple[CheckResult, Verdict | None]]
+
+
+def _run_all(checks: list[Check], state: ClusterState) -> Outcomes:
+    pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(checks))), thread_name_prefix="check")
+    started = time.monotonic()
+    futures: list[Future[Verdict]] = [pool.submit(check.spec.run, state) for check in checks]
+    outcomes: Outcomes = []
+    for check, future in zip(checks, futures):
+        limit = check.spec.timeout or TIMEOUTS["check"]
+        remaining = max(0.0, started + limit - time.monotonic())
+        outcomes.append(_collect(check, future, remaining, started))
+    pool.shutdown(wait=False, cancel_futures=True)
+    return outcomes
+
+
+def _collect(check: Check, future: Future[Verdict], remaining: float, started: float) -> tuple[CheckResult, Verdict | None]:
+    limit = check.spec.timeout or TIMEOUTS["check"]
+    try:
+        verdict = future.result(timeout=remaining)
+    except FutureTimeout:
+        return _error(check, f"non noté, à relancer : délai dépassé ({limit:.0f} s).", started), None
+    except ProbeNotAllowed as exc:
+        return _error(check, exc.message, started), None
+    except KubelabError as exc:
+        return _error(check, f"non noté, à relancer : {exc.message}", started), None
+    except Exception as exc:  # a bug in a grader is never the learner's failure
+        return _error(check, f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc}).", started), None
+    outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
+    return CheckResult(check, outcome, verdict.message, time.monotonic() - started), verdict
+
+
+def _error(check: Check, message: str, started: float) -> CheckResult:
+    return CheckResult(check, Outcome.ERROR, message, time.monotonic() - started)
+
+
+def _await_pending(checks: list[Check], state: LiveState, results: Outcomes, deadline: float) -> Outcomes:
+    """Re-run pending failures each time the watched objects change, until the deadline."""
+    while True:
+        pending = [i for i, (_, verdict) in enumerate(results) if verdict is not None and verdict.pending]
+        remaining = deadline - time.monotonic()
+        if not pending or remaining <= 0:
+            return results
+        watched = next((ref for i in pending for ref in results[i][1].involved), None)  # type: ignore[union-attr]
+        read = next((r for r in state.reads.values() if watched and r.kind == watched.kind), None)
+        if read is not None:
+            wait_for_change(state.api, read.api_version, read.kind, read.namespace(state.namespace), min(remaining, 5.0))
+        else:
+            wait_for_change(state.api, "v1", "Pod", state.namespace, min(remaining, 5.0))
+        state.refresh(list(state.reads))
+        again = _run_all([checks[i] for i in pending], state)
+        for index, outcome in zip(pending, again):
+            results[index] = outcome
+
+
+def _with_events(result: CheckResult, verdict: Verdict | None, state: ClusterState) -> CheckResult:
+    """Attach the recent Events of the objects a failed check is about."""
+    if result.outcome is not Outcome.FAILED or verdict is None:
+        return result
+    events = []
+    try:
+        for ref in verdict.involved:
+            events.extend(state.events_for(ref.kind, ref.name, ref.namespace))
+    except KubelabError:
+        return result
+    summary = tuple(
+        {"type": e.get("type", ""), "reason": e.get("reason", ""), "message": e.get("message", ""),
+         "object": f"{e.get('involvedObject', {}).get('kind')}/{e.get('involvedObject', {}).get('name')}",
+         "count": e.get("count", 1)}
+        for e in events if e.get("type") != "Normal"
+    )
+    return CheckResult(result.check, result.outcome, result.message, result.duration_s, summary)

@@ -1,0 +1,93 @@
+"""Prepare a lab in a cluster: its namespace, what the lab provides, and its variants.
+
+A variant is a folder of manifests: ``starter``, ``solution``, ``alternatives/<name>`` or
+``mutants/<defect>``. Alternatives and mutants are overlays of the solution: a file with
+the same name replaces the solution's, a new file is added, and ``expect.yaml`` may
+``drop`` solution files. So a mutant holds only its defect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubelab import manifests
+from kubelab.catalog import Lab
+from kubelab.errors import UsageError
+from kubelab.kube_api import KubeApi
+from kubelab.waiting import wait_for
+
+Obj = dict[str, Any]
+OVERLAY_KINDS = ("alternatives", "mutants")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a variant must score: the checks it fails and a fragment of each message."""
+
+    fails: tuple[str, ...] = ()
+    messages: dict[str, str] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    description: str = ""
+
+
+def read_expectation(folder: Path) -> Expectation:
+    path = folder / "expect.yaml"
+    if not path.is_file():
+        return Expectation()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"YAML invalide dans « {path} » : {exc}.") from exc
+    return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
+                       data.get("description", ""))
+
+
+def variants(lab: Lab, kind: str) -> list[str]:
+    """The names of a lab's alternatives or mutants (``kind`` is one of OVERLAY_KINDS)."""
+    root = lab.folder / kind
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def variant_files(lab: Lab, variant: str) -> list[Path]:
+    """The manifest files making up a variant, overlays resolved."""
+    folder = lab.folder / variant
+    if not folder.is_dir():
+        raise UsageError(f"Le lab « {lab.id} » n'a pas de variante « {variant} » ({folder} introuvable).")
+    own = {p.name: p for p in sorted(folder.glob("*.yaml")) if p.name != "expect.yaml"}
+    if variant.split("/")[0] not in OVERLAY_KINDS:
+        return list(own.values())
+    base = {p.name: p for p in sorted((lab.folder / "solution").glob("*.yaml"))}
+    for name in read_expectation(folder).drop:
+        base.pop(name, None)
+    base.update(own)
+    return [base[name] for name in sorted(base)]
+
+
+def variant_objects(lab: Lab, variant: str) -> list[Obj]:
+    objects: list[Obj] = []
+    for path in variant_files(lab, variant):
+        objects.extend(manifests.parse(path.read_text(), f"« {path} »"))
+    return objects
+
+
+def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
+    """Create the lab's namespace and apply ``setup/`` (what the lab provides); the namespace."""
+    target = namespace or lab.namespace
+    api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
+    wait_for(api, "v1", "ServiceAccount", lambda sas: any(sa["metadata"]["name"] == "default" for sa in sas),
+             namespace=target, what=f"le ServiceAccount default de {target}")
+    provided = lab.folder / "setup"
+    if provided.is_dir():
+        manifests.apply_all(api, manifests.load_path(provided), target)
+    return target
+
+
+def apply_variant(api: KubeApi, lab: Lab, variant: str, namespace: str) -> int:
+    """Apply a variant into ``namespace``; the number of objects applied."""
+    objects = variant_objects(lab, variant)
+    manifests.apply_all(api, objects, namespace)
+    return len(objects)

@@ -1,0 +1,1 @@
+"""One grader module per lab: its READS, optional PROBES and its checks."""

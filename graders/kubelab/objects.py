@@ -1,0 +1,147 @@
+"""Pure queries over Kubernetes objects (dicts), shared by the labs' checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+Obj = dict[str, Any]
+
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|PWD", re.IGNORECASE)
+QUANTITY = re.compile(r"^([0-9.]+)([A-Za-z]*)$")
+BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "m": 10**-3}
+
+
+def name_of(obj: Obj) -> str:
+    return obj.get("metadata", {}).get("name", "")
+
+
+def labels_of(obj: Obj) -> dict[str, str]:
+    return obj.get("metadata", {}).get("labels") or {}
+
+
+def pod_template(workload: Obj) -> Obj:
+    """The pod template of a Deployment, StatefulSet, DaemonSet, Job; a CronJob's job template's."""
+    spec = workload.get("spec") or {}
+    if workload.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return spec.get("template") or {}
+
+
+def pod_spec(obj: Obj) -> Obj:
+    """The pod spec of a Pod or of a workload's template."""
+    if obj.get("kind") == "Pod":
+        return obj.get("spec") or {}
+    return pod_template(obj).get("spec") or {}
+
+
+def containers(obj: Obj) -> list[Obj]:
+    return pod_spec(obj).get("containers") or []
+
+
+def env_var(container: Obj, name: str) -> Obj | None:
+    return next((e for e in container.get("env") or [] if e.get("name") == name), None)
+
+
+def secret_key_ref(container: Obj, name: str) -> tuple[str, str] | None:
+    """(secret, key) when variable ``name`` comes from a Secret, by secretKeyRef or envFrom."""
+    var = env_var(container, name)
+    if var is not None:
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+        return (ref.get("name", ""), ref.get("key", "")) if ref else None
+    for source in container.get("envFrom") or []:
+        ref = source.get("secretRef")
+        if ref:
+            return ref.get("name", ""), f"{source.get('prefix', '')}{name}"
+    return None
+
+
+def plaintext_secrets(container: Obj) -> list[str]:
+    """Names of variables that look like credentials and carry a literal value."""
+    return [e["name"] for e in container.get("env") or [] if SECRET_NAME.search(e.get("name", "")) and e.get("value")]
+
+
+def matches_selector(labels: dict[str, str], selector: Obj | None) -> bool:
+    """Kubernetes label-selector semantics (matchLabels and matchExpressions); ``None`` matches nothing."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = key in labels
+        if operator == "In" and (not present or labels[key] not in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def selects(service_selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
+    """A Service's plain selector: every pair must match; an empty selector selects nothing."""
+    return bool(service_selector) and all(labels.get(k) == v for k, v in service_selector.items())
+
+
+def is_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def owned_by(obj: Obj, owner: Obj) -> bool:
+    uid = owner.get("metadata", {}).get("uid")
+    return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
+
+
+def pods_of(workload: Obj, pods: Iterable[Obj], replica_sets: Iterable[Obj] = ()) -> list[Obj]:
+    """The pods a Deployment (through its ReplicaSets), StatefulSet or DaemonSet owns."""
+    owners = [workload]
+    if workload.get("kind") == "Deployment":
+        owners = [rs for rs in replica_sets if owned_by(rs, workload)]
+    return [pod for pod in pods if any(owned_by(pod, owner) for owner in owners)
+            and not pod.get("metadata", {}).get("deletionTimestamp")]
+
+
+def quantity(value: str | int | float | None) -> float | None:
+    """A resource quantity in base units (bytes, cores), or ``None`` when absent or invalid."""
+    if value is None:
+        return None
+    match = QUANTITY.match(str(value))
+    if not match:
+        return None
+    number, suffix = float(match.group(1)), match.group(2)
+    if suffix in BINARY:
+        return number * BINARY[suffix]
+    if suffix in DECIMAL:
+        return number * DECIMAL[suffix]
+    return None
+
+
+def missing_resources(container: Obj) -> list[str]:
+    """Which of requests/limits for cpu/memory a container lacks, e.g. ``limits.memory``."""
+    resources = container.get("resources") or {}
+    return [f"{part}.{name}" for part in ("requests", "limits") for name in ("cpu", "memory")
+            if name not in (resources.get(part) or {})]
+
+
+def probe_command(probe: Obj | None) -> list[str]:
+    """The argv of an exec probe (empty when it is not one)."""
+    return list(((probe or {}).get("exec") or {}).get("command") or [])
+
+
+def default_storage_class(classes: Iterable[Obj]) -> Obj | None:
+    annotation = "storageclass.kubernetes.io/is-default-class"
+    return next((c for c in classes if (c.get("metadata", {}).get("annotations") or {}).get(annotation) == "true"), None)
+
+
+def listing(names: Iterable[str]) -> str:
+    """``a``, ``a et b``, ``a, b et c``: a French enumeration of code names."""
+    items = [f"`{n}`" for n in names]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]

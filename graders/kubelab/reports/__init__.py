@@ -1,0 +1,1 @@
+"""Renderings of a grade report: terminal table, versioned JSON, JUnit XML."""
