@@ -7,6 +7,7 @@ grader module. Loading a lab validates that both agree, with a French error nami
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 from kubelab.checks import Check, Registry
 from kubelab.cluster_state import Probe, Read
 from kubelab.errors import UsageError
+from kubelab.kube_api import KubeApi
 from kubelab.paths import labs_root
 
 
@@ -32,6 +34,7 @@ class Lab:
     checks: tuple[Check, ...]
     reads: tuple[Read, ...]
     probes: dict[str, Probe]
+    setup_hook: Callable[[KubeApi, str], None] | None = None
 
     @property
     def max_points(self) -> int:
@@ -103,6 +106,7 @@ def load_lab(lab_id: str) -> Lab:
     return Lab(
         id=data["id"], title=data["title"], chapter=data.get("chapter", ""), namespace=data["namespace"],
         folder=folder, checks=checks, reads=tuple(module.READS), probes=dict(getattr(module, "PROBES", {})),
+        setup_hook=getattr(module, "setup_lab", None),
     )
 
 

@@ -94,6 +94,28 @@ def cmd_lab_setup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lab_reset(args: argparse.Namespace) -> int:
+    """Delete the lab's namespace after confirmation, then set the lab up again."""
+    from kubelab import lab_setup
+
+    lab = load_lab(args.lab)
+    namespace = args.namespace or lab.namespace
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"« lab reset » supprime le namespace « {namespace} » : confirmez avec --yes.")
+        answer = input(f"Supprimer le namespace « {namespace} » et tout son contenu ? [o/N] ")
+        if answer.strip().lower() not in ("o", "oui", "y", "yes"):
+            print("Rien n'a été supprimé.")
+            return EXIT_OK
+    api = connect_from_args(args)
+    try:
+        lab_setup.reset(api, lab, namespace)
+    finally:
+        api.close()
+    print(f"Lab {lab.id} remis à zéro dans le namespace « {namespace} ».")
+    return EXIT_OK
+
+
 def cmd_lab_apply(args: argparse.Namespace) -> int:
     """Apply one of the lab's variants (starter, solution, alternatives/X, mutants/X)."""
     from kubelab import lab_setup
@@ -155,6 +177,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
     setup.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
     add_connection_arguments(setup)
     setup.set_defaults(handler=cmd_lab_setup)
+    reset = lab_verbs.add_parser("reset", help="supprimer le namespace du lab (après confirmation) et le préparer de nouveau")
+    reset.add_argument("lab", help="identifiant du lab")
+    reset.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
+    reset.add_argument("--yes", "-y", action="store_true", help="ne pas demander de confirmation")
+    add_connection_arguments(reset)
+    reset.set_defaults(handler=cmd_lab_reset)
     apply = lab_verbs.add_parser("apply", help="appliquer une variante : starter, solution, alternatives/NOM, mutants/NOM")
     apply.add_argument("lab", help="identifiant du lab")
     apply.add_argument("variant", help="starter, solution, alternatives/NOM ou mutants/NOM")

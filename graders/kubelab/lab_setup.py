@@ -83,7 +83,18 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     provided = lab.folder / "setup"
     if provided.is_dir():
         manifests.apply_all(api, manifests.load_path(provided), target)
+    if lab.setup_hook is not None:
+        lab.setup_hook(api, target)
     return target
+
+
+def reset(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
+    """Delete the lab's namespace (only it), wait until it is gone, and set the lab up again."""
+    target = namespace or lab.namespace
+    if api.delete("v1", "Namespace", target):
+        wait_for(api, "v1", "Namespace", lambda items: all(n["metadata"]["name"] != target for n in items),
+                 timeout="deletion", what=f"la suppression du namespace {target}")
+    return setup(api, lab, target)
 
 
 def apply_variant(api: KubeApi, lab: Lab, variant: str, namespace: str) -> int:
