@@ -3,7 +3,9 @@
 A variant is a folder of manifests: ``starter``, ``solution``, ``alternatives/<name>`` or
 ``mutants/<defect>``. Alternatives and mutants are overlays of the solution: a file with
 the same name replaces the solution's, a new file is added, and ``expect.yaml`` may
-``drop`` solution files. So a mutant holds only its defect.
+``drop`` solution files. So a mutant holds only its defect. In any manifest, the literal
+``__NAMESPACE__`` stands for the namespace the lab is applied to (for a Namespace object
+that the learner labels, or a reference to the lab's own namespace).
 """
 
 from __future__ import annotations
@@ -67,10 +69,16 @@ def variant_files(lab: Lab, variant: str) -> list[Path]:
     return [base[name] for name in sorted(base)]
 
 
-def variant_objects(lab: Lab, variant: str) -> list[Obj]:
+NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
+
+
+def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> list[Obj]:
+    """The variant's objects; ``__NAMESPACE__`` in a manifest stands for the target namespace."""
+    target = namespace or lab.namespace
     objects: list[Obj] = []
     for path in variant_files(lab, variant):
-        objects.extend(manifests.parse(path.read_text(), f"« {path} »"))
+        text = path.read_text().replace(NAMESPACE_PLACEHOLDER, target)
+        objects.extend(manifests.parse(text, f"« {path} »"))
     return objects
 
 
@@ -82,7 +90,10 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
              namespace=target, what=f"le ServiceAccount default de {target}")
     provided = lab.folder / "setup"
     if provided.is_dir():
-        manifests.apply_all(api, manifests.load_path(provided), target)
+        objects: list[Obj] = []
+        for path in sorted(provided.glob("*.yaml")):
+            objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
+        manifests.apply_all(api, objects, target)
     if lab.setup_hook is not None:
         lab.setup_hook(api, target)
     return target
@@ -99,6 +110,6 @@ def reset(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
 
 def apply_variant(api: KubeApi, lab: Lab, variant: str, namespace: str) -> int:
     """Apply a variant into ``namespace``; the number of objects applied."""
-    objects = variant_objects(lab, variant)
+    objects = variant_objects(lab, variant, namespace)
     manifests.apply_all(api, objects, namespace)
     return len(objects)
