@@ -1,8 +1,14 @@
-"""kubelab's pytest plugin: options, the ``points`` marker, cluster and namespace fixtures.
+"""kubelab's pytest plugin: options, the ``points`` marker, cluster and namespace fixtures,
+and the collection of lab graders.
 
 Registered through the ``pytest11`` entry point. By default a session-scoped sandbox is
 started once per test run (and stopped at the end); ``--kubeconfig`` grades an existing
 cluster instead.
+
+A lab's grader module is a pytest module whose tests are its checks:
+``pytest graders/kubelab/labs/lab03_stockage_pvc.py --kubeconfig ~/.kube/config`` (or
+``--lab-snapshot FILE``) runs each check as a test item carrying its ``points`` marker,
+fails it with the French message and hint, and prints the score at the end.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from kubelab.checks import CheckSpec
+from kubelab.cluster_state import ClusterState
+from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
+from kubelab.typography import french
 from kubelab.waiting import wait_for
 
 SESSION_ADDONS = ("dns", "hostpath-storage", "ingress", "rbac")
@@ -27,12 +37,129 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--context", dest="kubelab_context", default=None, help="contexte du kubeconfig")
     group.addoption("--sandbox-nodes", dest="kubelab_sandbox_nodes", type=int, default=3,
                     help="nœuds du plan de contrôle du bac à sable de session (défaut : 3)")
+    group.addoption("--lab-snapshot", dest="kubelab_snapshot", default=None, metavar="FICHIER",
+                    help="corriger les modules de labs depuis cet instantané")
+    group.addoption("--lab-namespace", dest="kubelab_namespace", default=None,
+                    help="namespace à corriger (défaut : celui du lab)")
+    group.addoption("--allow-dry-run", dest="kubelab_allow_dry_run", action="store_true",
+                    help="autoriser les vérifications par dry-run côté serveur")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): nombre de points de la vérification")
     if config.getoption("kubelab_context") and not config.getoption("kubelab_kubeconfig"):
         raise pytest.UsageError("--context demande aussi --kubeconfig.")
+    if config.getoption("kubelab_snapshot") and (config.getoption("kubelab_kubeconfig")
+                                                   or config.getoption("kubelab_namespace")):
+        raise pytest.UsageError("--lab-snapshot ne se combine pas avec --kubeconfig ou --lab-namespace.")
+
+
+class CheckFailed(Exception):
+    """A check's verdict was negative: the learner's work."""
+
+
+class CheckItem(pytest.Item):
+    """One check of a lab grader, run as a test."""
+
+    def __init__(self, *, spec: CheckSpec, lab_id: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.lab_id = lab_id
+        from kubelab.catalog import load_lab
+
+        points = next(c.points for c in load_lab(lab_id).checks if c.id == spec.id)
+        self.add_marker(pytest.mark.points(points))
+        self.points = points
+
+    def runtest(self) -> None:
+        state = _lab_state(self.config, self.lab_id)
+        try:
+            verdict = self.spec.run(state)
+        except KubelabError as exc:
+            pytest.skip(f"non noté, à relancer : {exc.message}")
+        self.user_properties.append(("message", verdict.message))
+        if not verdict.passed:
+            raise CheckFailed(verdict.message)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
+        if isinstance(excinfo.value, CheckFailed):
+            return french(f"{excinfo.value}\nIndice : {self.spec.hint}")
+        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.lab_id} : {self.spec.title}"
+
+
+def _lab_state(config: pytest.Config, lab_id: str) -> ClusterState:
+    """One cluster state per lab and per test session (live or from --lab-snapshot)."""
+    cache: dict[str, ClusterState] = config.stash.setdefault(_STATES, {})
+    if lab_id not in cache:
+        from kubelab.catalog import load_lab
+        from kubelab.grading import live_state
+
+        lab = load_lab(lab_id)
+        snapshot_path = config.getoption("kubelab_snapshot")
+        if snapshot_path:
+            from kubelab.snapshot import load_state
+
+            cache[lab_id] = load_state(lab, Path(snapshot_path))[0]
+        else:
+            from kubelab.connection import connect
+
+            api = connect(config.getoption("kubelab_kubeconfig"), config.getoption("kubelab_context"))
+            allow = ("dry-run",) if config.getoption("kubelab_allow_dry_run") else ()
+            cache[lab_id] = live_state(lab, api, config.getoption("kubelab_namespace"), allow)
+    return cache[lab_id]
+
+
+_STATES = pytest.StashKey[dict]()
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> pytest.Item | None:
+    """Collect the checks of a lab grader module (functions declared with ``@registry.check``)."""
+    spec = getattr(obj, "__kubelab_check__", None)
+    module = getattr(obj, "__module__", "") or ""
+    if isinstance(spec, CheckSpec) and module.startswith("kubelab.labs.lab"):
+        from kubelab.catalog import load_lab
+
+        lab_id = next((lab for lab in _lab_ids() if module.endswith(_module_suffix(lab))), None)
+        if lab_id is not None:
+            load_lab(lab_id)
+            return CheckItem.from_parent(collector, name=spec.id, spec=spec, lab_id=lab_id)
+    return None
+
+
+def _lab_ids() -> list[str]:
+    from kubelab.catalog import lab_ids
+
+    return lab_ids()
+
+
+def _module_suffix(lab_id: str) -> str:
+    from kubelab.catalog import module_name
+
+    return module_name(lab_id).rsplit(".", 1)[1]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the score of the lab checks that ran."""
+    earned = total = 0
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            points = dict(getattr(report, "user_properties", [])).get("points")
+            if points is None:
+                continue
+            total += points
+            earned += points if outcome == "passed" else 0
+    if total:
+        terminalreporter.write_line(f"Score\u00a0: {earned}/{total}", bold=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    if isinstance(item, CheckItem) and call.when == "call":
+        outcome.get_result().user_properties.append(("points", item.points))
 
 
 @pytest.fixture(scope="session")

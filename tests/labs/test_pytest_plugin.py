@@ -1,0 +1,64 @@
+"""Is a lab's grader a pytest module whose tests are its checks, with points and French failures?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubelab import snapshot
+from kubelab.catalog import load_lab, module_name
+from kubelab.grading import grade, live_state
+from kubelab.kube_api import KubeApi
+from kubelab.lab_setup import apply_variant, setup
+
+pytest_plugins = ["pytester"]
+
+LAB = "03-stockage-pvc"
+
+
+def _snapshot_of(api: KubeApi, namespace: str, variant: str, path: Path) -> Path:
+    lab = load_lab(LAB)
+    setup(api, lab, namespace)
+    apply_variant(api, lab, variant, namespace)
+    state = live_state(lab, api, namespace)
+    grade(lab, state, wait=30)
+    snapshot.write(snapshot.capture(lab, state), path)
+    return path
+
+
+def _grader_path() -> str:
+    import importlib
+
+    return importlib.import_module(module_name(LAB)).__file__ or ""
+
+
+def test_grader_module_runs_as_pytest_with_points(pytester: pytest.Pytester, kube_api: KubeApi, namespace: str,
+                                                  tmp_path: Path) -> None:
+    """Graded with pytest from a snapshot of the solution, does every check pass with the full score?"""
+    path = _snapshot_of(kube_api, namespace, "solution", tmp_path / "solution.json")
+    result = pytester.runpytest_subprocess(_grader_path(), "--lab-snapshot", str(path), "-p", "no:cacheprovider", "-v")
+    lab = load_lab(LAB)
+    result.assert_outcomes(passed=len(lab.checks))
+    result.stdout.fnmatch_lines([f"Score\u00a0: {lab.max_points}/{lab.max_points}"])
+
+
+def test_grader_module_fails_with_french_message(pytester: pytest.Pytester, kube_api: KubeApi, namespace: str,
+                                                 tmp_path: Path) -> None:
+    """With a mutant, do exactly its checks fail, showing the French message and hint?"""
+    path = _snapshot_of(kube_api, namespace, "mutants/plaintext-password", tmp_path / "mutant.json")
+    result = pytester.runpytest_subprocess(_grader_path(), "--lab-snapshot", str(path), "-p", "no:cacheprovider")
+    lab = load_lab(LAB)
+    result.assert_outcomes(passed=len(lab.checks) - 2, failed=2)
+    output = result.stdout.str()
+    assert "ne devrait contenir aucun secret en clair" in output
+    assert "Indice\u00a0: Supprimez tout `value:`" in output
+    assert f"Score\u00a0: {lab.max_points - 4}/{lab.max_points}" in output
+
+
+def test_snapshot_with_live_options_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Is a bad option combination refused at once, in French?"""
+    result = pytester.runpytest_subprocess(_grader_path(), "--lab-snapshot", str(tmp_path / "x.json"),
+                                           "--lab-namespace", "autre")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "ne se combine pas" in result.stderr.str()
