@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kubelab.catalog import available_labs, load_lab
 from kubelab.connection import add_connection_arguments, connect_from_args
-from kubelab.errors import EXIT_OK, UsageError
+from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK, UsageError
 from kubelab.outcomes import GradeReport
 from kubelab.reports import json_report, junit, terminal
 
@@ -53,6 +53,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError("--snapshot ne se combine pas avec --kubeconfig, --context, --sandbox ou --namespace.")
         return _emit(grade_snapshot(args.lab, Path(args.snapshot), include_hidden=include_hidden), args)
     load_lab(args.lab)
+    if args.namespaces:
+        return _grade_classroom(args)
     api = connect_from_args(args)
     try:
         report = grade_live(args.lab, api, args.namespace, allow=_allow(args), wait=args.wait,
@@ -60,6 +62,28 @@ def cmd_grade(args: argparse.Namespace) -> int:
     finally:
         api.close()
     return _emit(report, args)
+
+
+def _grade_classroom(args: argparse.Namespace) -> int:
+    from kubelab.classroom import grade_classroom, to_csv
+
+    if args.namespace or args.json or args.junit:
+        raise UsageError("--namespaces ne se combine pas avec --namespace, --json ou --junit (le résultat est un CSV).")
+    api = connect_from_args(args)
+    try:
+        results = grade_classroom(args.lab, api, args.namespaces, workers=args.workers, allow=_allow(args),
+                                  wait=args.wait or 0.0)
+    finally:
+        api.close()
+    table = to_csv(args.lab, results)
+    if args.csv:
+        Path(args.csv).write_text(table, encoding="utf-8")
+        graded = sum(1 for _, r in results if not isinstance(r, str))
+        print(f"{graded}/{len(results)} namespaces corrigés ; résultats dans « {args.csv} ».")
+    else:
+        sys.stdout.write(table)
+    complete = all(not isinstance(r, str) and not r.errors for _, r in results)
+    return EXIT_OK if complete else EXIT_INFRASTRUCTURE
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -162,6 +186,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
     grade.add_argument("--format", choices=("text", "json"), default="text", help="format de la sortie standard")
     grade.add_argument("--wait", type=float, default=None, metavar="SECONDES",
                        help="attente maximale d'un état qui converge (pods qui démarrent…) ; 0 pour ne pas attendre")
+    grade.add_argument("--namespaces", metavar="MOTIF",
+                       help="mode classe : corriger chaque namespace correspondant (ex. 'etudiant-*') et écrire un CSV")
+    grade.add_argument("--workers", type=int, default=4, help="mode classe : corrections simultanées (défaut : 4)")
+    grade.add_argument("--csv", metavar="FICHIER", help="mode classe : fichier CSV à écrire (défaut : sortie standard)")
     grade.add_argument("--visible-only", action="store_true", help="ne pas lancer les vérifications cachées")
     grade.set_defaults(handler=cmd_grade)
 
