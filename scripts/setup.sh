@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_browser=0
+with_nca=0
 for arg in "$@"; do
   case "$arg" in
     --browser) with_browser=1 ;;
+    --nca) with_nca=1 ;;
     *) echo "option inconnue : $arg" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +33,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[notebooks,docs,dev]'
+
+if [ "$with_nca" = 1 ]; then
+  step "network-config-analyzer (.venv-nca, référence indépendante pour les NetworkPolicies)"
+  bash scripts/setup_nca.sh
+fi
 
 step "Binaires du bac à sable (compilés une fois par machine)"
 .venv/bin/kubelab sandbox build

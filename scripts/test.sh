@@ -3,7 +3,7 @@
 # pytest's exit code 5 (no test collected) counts as a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --browser
+bash scripts/setup.sh --browser --nca
 set +e
 .venv/bin/python -m pytest "$@"
 code=$?

@@ -141,9 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("addon")
     disable.set_defaults(handler=cmd_addon_disable)
 
-    from kubelab import cli_grading
+    from kubelab import cli_grading, cli_netpol
 
     cli_grading.register(verbs)
+    cli_netpol.register(verbs)
     return parser
 
 

@@ -11,12 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from kubelab.netpol.french import quote
+from kubelab.netpol.french import NBSP, quote
 
 Labels = tuple[tuple[str, str], ...]
 Protocol = Literal["TCP", "UDP", "SCTP"]
 Direction = Literal["ingress", "egress"]
 PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP", "SCTP")
+WORKLOAD_ANNOTATION = "netpol.kubelab.io/workload"
+"""On the synthetic pod of a controller read from files: « Deployment web »."""
+FILE_ANNOTATION = "netpol.kubelab.io/file"
+"""On objects read from files: the file they come from, for error messages."""
 
 
 def labels_of(mapping: Mapping[str, str] | None) -> Labels:
@@ -57,6 +61,10 @@ class PodEndpoint:
     def display(self) -> str:
         return self.key
 
+    @property
+    def phrase(self) -> str:
+        return f"le pod {quote(self.key)}"
+
     def named_port(self, name: str, protocol: str) -> int | None:
         """The number of the container port called ``name`` with ``protocol``, if declared."""
         for port in self.ports:
@@ -85,6 +93,10 @@ class NamespaceEndpoint:
     def display(self) -> str:
         return f"tout pod de {self.namespace}"
 
+    @property
+    def phrase(self) -> str:
+        return f"tout pod du namespace {quote(self.namespace)}"
+
 
 @dataclass(frozen=True)
 class IPBlockEndpoint:
@@ -106,13 +118,21 @@ class IPBlockEndpoint:
 
     @property
     def display(self) -> str:
-        return self.cidr
+        network = self.network
+        return str(network.network_address) if network.prefixlen == network.max_prefixlen else self.cidr
+
+    @property
+    def phrase(self) -> str:
+        network = self.network
+        if network.prefixlen == network.max_prefixlen:
+            return f"l'adresse {quote(network.network_address)}"
+        return f"les adresses de {quote(self.cidr)}"
 
 
 Endpoint = PodEndpoint | NamespaceEndpoint | IPBlockEndpoint
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Port:
     """A destination port: protocol, number and the name the destination pod gives it, if any."""
 
@@ -132,18 +152,23 @@ class Port:
             number, protocol = (parts[1], parts[0]) if parts[0].upper() in PROTOCOLS else (parts[0], parts[1])
             if protocol.upper() in PROTOCOLS:
                 return cls(protocol.upper(), _port_number(number))  # type: ignore[arg-type]
-        raise ValueError(f"port invalide {quote(text)} (exemples : 80, 53/UDP)")
+        raise ValueError(f"port invalide {quote(text)} (exemples{NBSP}: 80, 53/UDP)")
 
     @property
     def label(self) -> str:
         return f"{self.number}/{self.protocol}"
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        """Ports sort by number, then protocol: 53/TCP, 53/UDP, 80/TCP."""
+        return self.number, self.protocol
 
 
 def _port_number(text: str | int) -> int:
     try:
         number = int(text)
     except ValueError:
-        raise ValueError(f"port invalide {quote(text)} (exemples : 80, 53/UDP)") from None
+        raise ValueError(f"port invalide {quote(text)} (exemples{NBSP}: 80, 53/UDP)") from None
     if not 1 <= number <= 65535:
         raise ValueError(f"port hors limites {quote(number)} (1 à 65535)")
     return number
@@ -179,7 +204,7 @@ Column = tuple[PodEndpoint, Port]
 
 @dataclass(frozen=True)
 class Matrix:
-    """Cells for every source and every (destination, port) column, row by row."""
+    """Cells for sources and (destination, port) columns: normally every pair, row by row."""
 
     sources: tuple[Endpoint, ...]
     columns: tuple[Column, ...]
@@ -196,11 +221,11 @@ class Matrix:
 
     @property
     def ports(self) -> tuple[Port, ...]:
-        return tuple(sorted({port for _, port in self.columns}))
+        return tuple(sorted({port for _, port in self.columns}, key=lambda p: p.sort_key))
 
     def cell(self, source: Endpoint | str, destination: PodEndpoint | str, port: Port | str | int) -> Cell:
         """The cell of a source and destination (objects or keys such as ``"ns/name"``) and port."""
-        source_key = source if isinstance(source, str) else source.key
+        source_key = _source_key(source) if isinstance(source, str) else source.key
         destination_key = destination if isinstance(destination, str) else destination.key
         port_label = (port if isinstance(port, Port) else Port.parse(port)).label
         try:
@@ -208,5 +233,17 @@ class Matrix:
         except KeyError:
             raise KeyError(f"pas de case {source_key} → {destination_key}:{port_label}") from None
 
+    def find(self, source: Endpoint, destination: PodEndpoint, port: Port) -> Cell | None:
+        """The cell, or ``None`` when this matrix has none for it (matrices may be sparse)."""
+        return self._index.get((source.key, destination.key, port.label))
+
     def allowed(self, source: Endpoint | str, destination: PodEndpoint | str, port: Port | str | int) -> bool:
         return self.cell(source, destination, port).allowed
+
+
+def _source_key(ref: str) -> str:
+    """The key of a source written as text: an address or CIDR is normalised (``1.2.3.4/32``)."""
+    try:
+        return str(ipaddress.ip_network(ref, strict=False))
+    except ValueError:
+        return ref
