@@ -119,8 +119,9 @@ def build(progress: Progress = print, allow_go_download: bool = True) -> Path:
             BUILDER_DIR,
         ),
         (
-            f"compilation de kwok {versions.KWOK_VERSION}",
-            ["install", "-trimpath", "-ldflags", "-s -w", f"sigs.k8s.io/kwok/cmd/kwok@{versions.KWOK_VERSION}"],
+            f"compilation de kwok et kwokctl {versions.KWOK_VERSION}",
+            ["install", "-trimpath", "-ldflags", "-s -w"]
+            + [f"sigs.k8s.io/kwok/cmd/{name}@{versions.KWOK_VERSION}" for name in versions.KWOK_COMMANDS],
             staging,
         ),
         (
