@@ -142,16 +142,18 @@ def cmd_lab_reset(args: argparse.Namespace) -> int:
 
 def cmd_lab_apply(args: argparse.Namespace) -> int:
     """Apply one of the lab's variants (starter, solution, alternatives/X, mutants/X)."""
-    from kubelab import lab_setup
+    from kubelab import lab_setup, manifests
 
     lab = load_lab(args.lab)
+    target = args.namespace or lab.namespace
+    objects = lab_setup.variant_objects(lab, args.variant, target)  # a broken file stops here, before any write
     api = connect_from_args(args)
     try:
-        namespace = lab_setup.setup(api, lab, args.namespace)
-        count = lab_setup.apply_variant(api, lab, args.variant, namespace)
+        namespace = lab_setup.setup(api, lab, target)
+        manifests.apply_all(api, objects, namespace)
     finally:
         api.close()
-    print(f"{count} objets de « {args.variant} » appliqués dans « {namespace} ».")
+    print(f"{len(objects)} objets de « {args.variant} » appliqués dans « {namespace} ».")
     return EXIT_OK
 
 

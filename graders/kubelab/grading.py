@@ -8,23 +8,21 @@ that may still resolve (``pending``) are awaited with a watch until a deadline.
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-
-from kubelab import __version__
 from pathlib import Path
 
+from kubelab import __version__
 from kubelab.catalog import Lab, load_lab
 from kubelab.checks import Check, Verdict
 from kubelab.cluster_state import ClusterState, LiveState, ProbeNotAllowed
 from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.outcomes import CheckResult, GradeReport, Outcome
+from kubelab.typography import french
 from kubelab.waiting import TIMEOUTS, wait_for_change
-
-MAX_WORKERS = 8
 
 
 def grade(lab: Lab, state: ClusterState, *, include_hidden: bool = True, wait: float | None = None,
@@ -76,41 +74,66 @@ def grade_snapshot(lab_id: str, path: Path, *, include_hidden: bool = True) -> G
 Outcomes = list[tuple[CheckResult, Verdict | None]]
 
 
+@dataclass
+class _Run:
+    """One check running in its own daemon thread: a hung check neither waits for a free
+    worker nor keeps the process alive once the report is out."""
+
+    check: Check
+    done: threading.Event = field(default_factory=threading.Event)
+    verdict: Verdict | None = None
+    error: BaseException | None = None
+
+
+def _start(check: Check, state: ClusterState) -> _Run:
+    run = _Run(check)
+
+    def target() -> None:
+        try:
+            run.verdict = check.spec.run(state)
+        except BaseException as exc:  # noqa: BLE001 - reported as « non noté », never raised
+            run.error = exc
+        finally:
+            run.done.set()
+
+    threading.Thread(target=target, name=f"check-{check.id}", daemon=True).start()
+    return run
+
+
 def _run_all(checks: list[Check], state: ClusterState) -> Outcomes:
-    pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(checks))), thread_name_prefix="check")
     started = time.monotonic()
-    futures: list[Future[Verdict]] = [pool.submit(check.spec.run, state) for check in checks]
-    outcomes: Outcomes = []
-    for check, future in zip(checks, futures):
-        limit = check.spec.timeout or TIMEOUTS["check"]
-        remaining = max(0.0, started + limit - time.monotonic())
-        outcomes.append(_collect(check, future, remaining, started))
-    pool.shutdown(wait=False, cancel_futures=True)
-    return outcomes
+    runs = [_start(check, state) for check in checks]
+    return [_collect(run, started) for run in runs]
 
 
-def _collect(check: Check, future: Future[Verdict], remaining: float, started: float) -> tuple[CheckResult, Verdict | None]:
+def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
+    check = run.check
     limit = check.spec.timeout or TIMEOUTS["check"]
-    try:
-        verdict = future.result(timeout=remaining)
-    except FutureTimeout:
+    if not run.done.wait(max(0.0, started + limit - time.monotonic())):
         return _error(check, f"non noté, à relancer : délai dépassé ({limit:.0f} s).", started), None
-    except ProbeNotAllowed as exc:
+    exc = run.error
+    if isinstance(exc, ProbeNotAllowed):
         return _error(check, exc.message, started), None
-    except KubelabError as exc:
+    if isinstance(exc, KubelabError):
         return _error(check, f"non noté, à relancer : {exc.message}", started), None
-    except Exception as exc:  # a bug in a grader is never the learner's failure
+    if exc is not None:  # a bug in a grader is never the learner's failure
         return _error(check, f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc}).", started), None
+    verdict = run.verdict
+    assert verdict is not None
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
     return CheckResult(check, outcome, verdict.message, time.monotonic() - started), verdict
 
 
 def _error(check: Check, message: str, started: float) -> CheckResult:
-    return CheckResult(check, Outcome.ERROR, message, time.monotonic() - started)
+    return CheckResult(check, Outcome.ERROR, french(message), time.monotonic() - started)
 
 
 def _await_pending(checks: list[Check], state: LiveState, results: Outcomes, deadline: float) -> Outcomes:
-    """Re-run pending failures each time the watched objects change, until the deadline."""
+    """Re-run the checks each time the watched objects change, until nothing is pending or the deadline.
+
+    Every check is re-run on the refreshed state, not only the pending ones, so the final
+    verdicts all describe one state: the one a snapshot taken right after would hold.
+    """
     while True:
         pending = [i for i, (_, verdict) in enumerate(results) if verdict is not None and verdict.pending]
         remaining = deadline - time.monotonic()
@@ -123,9 +146,7 @@ def _await_pending(checks: list[Check], state: LiveState, results: Outcomes, dea
         else:
             wait_for_change(state.api, "v1", "Pod", state.namespace, min(remaining, 5.0))
         state.refresh(list(state.reads))
-        again = _run_all([checks[i] for i in pending], state)
-        for index, outcome in zip(pending, again):
-            results[index] = outcome
+        results = _run_all(checks, state)
 
 
 def _with_events(result: CheckResult, verdict: Verdict | None, state: ClusterState) -> CheckResult:

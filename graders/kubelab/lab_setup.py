@@ -85,14 +85,13 @@ def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> lis
 def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     """Create the lab's namespace and apply ``setup/`` (what the lab provides); the namespace."""
     target = namespace or lab.namespace
+    objects: list[Obj] = []
+    for path in sorted((lab.folder / "setup").glob("*.yaml")):
+        objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
     api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
     wait_for(api, "v1", "ServiceAccount", lambda sas: any(sa["metadata"]["name"] == "default" for sa in sas),
              namespace=target, what=f"le ServiceAccount default de {target}")
-    provided = lab.folder / "setup"
-    if provided.is_dir():
-        objects: list[Obj] = []
-        for path in sorted(provided.glob("*.yaml")):
-            objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
+    if objects:
         manifests.apply_all(api, objects, target)
     if lab.setup_hook is not None:
         lab.setup_hook(api, target)

@@ -104,4 +104,8 @@ def load_state(lab: Lab, path: Path) -> tuple[SnapshotState, Document]:
         raise UsageError(f"L'instantané « {path} » concerne le lab « {document['lab']} », pas « {lab.id} ».")
     state = SnapshotState(document["namespace"], lab.reads, lab.probes, document["lists"], document["probes"],
                           document["cluster"])
+    missing = sorted(key for key in state.reads if key not in document["lists"])
+    if missing:
+        raise UsageError(f"L'instantané « {path} » ne contient pas {', '.join(f'« {k} »' for k in missing)}, "
+                         f"que le lab « {lab.id} » lit : capturez-le à nouveau avec cette version de kubelab.")
     return state, document
