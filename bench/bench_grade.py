@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Temps de correction de chaque lab et nombre de requêtes à l'API.
+
+Démarre son propre bac à sable (nom et dossier uniques sous /tmp, 3 nœuds pour que le lab
+de haute disponibilité ait tous ses points), applique la solution de chaque lab qui a un
+correcteur, attend qu'elle ait tous les points, puis mesure :
+
+- « processus » : la durée de ``kubelab grade LAB`` lancé comme un utilisateur le lance
+  (interpréteur neuf, imports compris), médiane de --runs essais ;
+- « à chaud » : la correction dans un processus déjà chaud (connexion ouverte, modules
+  chargés), un ``LiveState`` neuf à chaque fois et ``wait=0``, médiane de --warm essais ;
+- « requêtes » : le nombre de requêtes HTTP d'une correction à chaud (``KubeApi.counter``),
+  à comparer au nombre de types que le lab lit (``len(lab.reads)``), plus ses « mesures »
+  qui interrogent l'API (dry-runs, SubjectAccessReviews : une requête au moins chacune).
+
+Un lab dont une vérification demande --allow-dry-run est corrigé avec (en processus comme
+à chaud) : sans, elle serait « non notée » et la solution n'aurait pas tous les points.
+
+Objectifs : à chaud ≤ 100 ms, processus ≤ 1,5 s, requêtes ≤ types lus. Arrête le bac à
+sable à la fin, même en cas d'erreur.
+
+    .venv/bin/python bench/bench_grade.py
+    .venv/bin/python bench/bench_grade.py --runs 9 --warm 50 --lab 03-stockage-pvc
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "graders"))
+
+from kubelab.catalog import Lab, lab_ids, load_lab  # noqa: E402
+from kubelab.cluster_state import LiveState  # noqa: E402
+from kubelab.errors import UsageError  # noqa: E402
+from kubelab.grading import grade  # noqa: E402
+from kubelab.kube_api import KubeApi  # noqa: E402
+from kubelab.lab_setup import apply_variant, setup  # noqa: E402
+from kubelab.sandbox.cluster import Sandbox  # noqa: E402
+
+ADDONS = ("dns", "hostpath-storage", "ingress", "rbac")
+GOAL_WARM_MS = 100.0
+GOAL_PROCESS_S = 1.5
+CONVERGE_S = 120.0
+
+
+def kubelab_command() -> list[str]:
+    """The ``kubelab`` entry point next to this interpreter (as installed), else ``-m kubelab.cli``."""
+    script = Path(sys.executable).with_name("kubelab")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kubelab.cli"]
+
+
+def loadable_labs() -> list[Lab]:
+    """``available_labs()``, but a lab whose grader does not load is reported and skipped."""
+    labs = []
+    for lab_id in lab_ids():
+        try:
+            labs.append(load_lab(lab_id))
+        except UsageError as exc:
+            if "pas encore de correcteur" not in exc.message:
+                print(f"{lab_id} ignoré : {exc.message}")
+    return labs
+
+
+def allow(lab: Lab) -> tuple[str, ...]:
+    """``("dry-run",)`` when some check or probe of the lab needs --allow-dry-run to be graded."""
+    needs = {check.spec.needs for check in lab.checks} | {probe.needs for probe in lab.probes.values()}
+    return ("dry-run",) if "dry-run" in needs else ()
+
+
+def state(lab: Lab, api: KubeApi) -> LiveState:
+    return LiveState(api, lab.namespace, lab.reads, lab.probes, allow(lab))
+
+
+def remote_probes(lab: Lab) -> int:
+    """Probes that send requests (local ones, like ``microk8s status``, do not)."""
+    return sum(1 for probe in lab.probes.values() if not probe.local and (probe.needs is None or probe.needs in allow(lab)))
+
+
+def solve(api: KubeApi, lab: Lab) -> None:
+    """Apply the lab's solution in its own namespace and wait until it has full marks."""
+    setup(api, lab)
+    apply_variant(api, lab, "solution", lab.namespace)
+    report = grade(lab, state(lab, api), wait=CONVERGE_S)
+    if report.score != report.max_score:
+        details = "\n".join(f"  {r.outcome.value:7} {r.check.id} : {r.message}" for r in report.results
+                            if r.points != r.check.points)
+        sys.exit(f"la solution de {lab.id} n'a pas tous les points ({report.score}/{report.max_score}) :\n{details}")
+
+
+def time_process(lab: Lab, kubeconfig: Path, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        flags = ["--allow-dry-run"] if allow(lab) else []
+        done = subprocess.run([*kubelab_command(), "grade", lab.id, "--kubeconfig", str(kubeconfig), *flags],
+                              capture_output=True, text=True, cwd=REPO)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            sys.exit(f"kubelab grade {lab.id} a échoué ({done.returncode}) :\n{done.stdout}{done.stderr}")
+    return statistics.median(times)
+
+
+def time_warm(lab: Lab, api: KubeApi, runs: int) -> tuple[float, float]:
+    """(median seconds, requests per grading) of in-process gradings, after a warm-up."""
+    for _ in range(3):
+        grade(lab, state(lab, api), wait=0)
+    times, requests = [], []
+    for _ in range(runs):
+        before = api.counter.total
+        started = time.perf_counter()
+        report = grade(lab, state(lab, api), wait=0)
+        times.append(time.perf_counter() - started)
+        requests.append(api.counter.total - before)
+        if report.score != report.max_score:
+            sys.exit(f"{lab.id} a perdu des points pendant la mesure ({report.score}/{report.max_score})")
+    return statistics.median(times), statistics.mean(requests)
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "KO"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="essais de « kubelab grade » en processus (défaut : 5)")
+    parser.add_argument("--warm", type=int, default=20, help="corrections à chaud mesurées (défaut : 20)")
+    parser.add_argument("--nodes", type=int, default=3, help="nœuds du bac à sable (défaut : 3)")
+    parser.add_argument("--lab", action="append", help="ne mesurer que ce lab (répétable)")
+    args = parser.parse_args()
+
+    labs = [lab for lab in loadable_labs() if not args.lab or lab.id in args.lab]
+    if not labs:
+        sys.exit("aucun lab à mesurer")
+    root = Path(tempfile.mkdtemp(prefix="kubelab-bench-grade-"))
+    sandbox = Sandbox(f"bench-{uuid.uuid4().hex[:6]}", root=root)
+    rows = []
+    try:
+        started = time.perf_counter()
+        sandbox.up(nodes=args.nodes, addons=ADDONS, progress=lambda _: None)
+        print(f"bac à sable « {sandbox.name} » ({args.nodes} nœuds) prêt en {time.perf_counter() - started:.1f} s")
+        api = sandbox.api()
+        for lab in labs:
+            started = time.perf_counter()
+            solve(api, lab)
+            print(f"{lab.id} : solution appliquée et convergée en {time.perf_counter() - started:.1f} s")
+        for lab in labs:
+            warm, requests = time_warm(lab, api, args.warm)
+            process = time_process(lab, sandbox.kubeconfig, args.runs)
+            rows.append((lab, warm, process, requests))
+        api.close()
+    finally:
+        sandbox.down(progress=lambda _: None)
+        shutil.rmtree(root, ignore_errors=True)
+
+    print()
+    header = (f"{'lab':<24} {'vérif.':>6} {'à chaud (ms)':>13} {'processus (s)':>14} {'requêtes':>9} "
+              f"{'types lus':>10} {'mesures':>8}  dry-run")
+    print(header)
+    print("-" * len(header))
+    for lab, warm, process, requests in rows:
+        print(f"{lab.id:<24} {len(lab.checks):>6} {warm * 1000:>13.1f} {process:>14.2f} {requests:>9.1f} "
+              f"{len(lab.reads):>10} {remote_probes(lab):>8}  {'oui' if allow(lab) else 'non'}")
+    print()
+    worst_warm = max(r[1] for r in rows) * 1000
+    worst_process = max(r[2] for r in rows)
+    over = [lab.id for lab, _, _, requests in rows if requests > len(lab.reads) + remote_probes(lab)]
+    print(f"objectif à chaud ≤ {GOAL_WARM_MS:.0f} ms : pire {worst_warm:.1f} ms — {verdict(worst_warm <= GOAL_WARM_MS)}")
+    print(f"objectif processus ≤ {GOAL_PROCESS_S} s : pire {worst_process:.2f} s — {verdict(worst_process <= GOAL_PROCESS_S)}")
+    print(f"objectif requêtes ≤ types lus (+ mesures qui interrogent l'API) : {verdict(not over)}"
+          + (f" (dépassé : {', '.join(over)})" if over else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Find the learner's cluster and say plainly which one it is.
+
+The search is ``kubelab.connection.connect``'s: the kubeconfig named by
+``$KUBELAB_KUBECONFIG`` (tests, shared classrooms), else the current context of the usual
+kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``), else MicroK8s's own configuration
+(``microk8s config``), else the running kubelab sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from kubelab.connection import connect, default_kubeconfig
+from kubelab.errors import KubelabError
+from kubelab.kube_api import KubeApi
+from kubelab.notebook.environment import KUBECONFIG_ENV
+from kubelab.paths import sandboxes_root
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """An open connection and how it was found, in French."""
+
+    api: KubeApi
+    origin: str
+    version: str
+    nodes: int
+
+    @property
+    def summary(self) -> str:
+        plural = "s" if self.nodes > 1 else ""
+        return f"{self.origin} — Kubernetes {self.version}, {self.nodes} nœud{plural}"
+
+
+def _origin(api: KubeApi, explicit: str | None) -> str:
+    description = api.description
+    if explicit:
+        return f"le kubeconfig indiqué par ${KUBECONFIG_ENV} ({description})"
+    if "microk8s.kubeconfig" in description:
+        return "la configuration de MicroK8s installé sur cette machine (« microk8s config »)"
+    if str(sandboxes_root()) in description:
+        return "le bac à sable kubelab (« kubelab sandbox up »)"
+    return f"le contexte courant de votre kubeconfig ({description})"
+
+
+def find_cluster() -> Cluster:
+    """Connect, check that the API server answers, and describe the cluster.
+
+    Raises ``KubelabError`` with a French message when no cluster can be reached.
+    """
+    explicit = os.environ.get(KUBECONFIG_ENV, "").strip() or None
+    api = connect(kubeconfig=explicit)
+    try:
+        version = api.server_version().get("gitVersion", "?")
+        nodes = len(api.list("v1", "Node"))
+    except KubelabError:
+        api.close()
+        raise
+    return Cluster(api, _origin(api, explicit), version, nodes)
+
+
+def how_to_connect() -> str:
+    """What to do when no cluster answers, in French."""
+    found = default_kubeconfig()
+    lines = [
+        "Pour travailler, il faut un cluster :",
+        "• MicroK8s : « microk8s config > ~/.kube/config » sur la machine MicroK8s ;",
+        "• ou le bac à sable : « kubelab sandbox up » dans un terminal ;",
+        f"• ou un kubeconfig désigné par la variable {KUBECONFIG_ENV}.",
+    ]
+    if found:
+        lines.append(f"Le kubeconfig « {found} » existe : son contexte courant vise-t-il un cluster démarré ?")
+    return "\n".join(lines)

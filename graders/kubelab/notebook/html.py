@@ -1,0 +1,74 @@
+"""Small HTML pieces shared by the notebook's displays.
+
+Inline styles only: JupyterLab keeps them in untrusted notebooks and nbconvert keeps them in
+nbgrader's feedback, where a ``<style>`` element would be dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from kubelab.typography import french
+
+GREEN = "#1b5e20"
+RED = "#b71c1c"
+ORANGE = "#e65100"
+GREY = "#616161"
+LIGHT_GREEN = "#e8f5e9"
+LIGHT_RED = "#ffebee"
+LIGHT_ORANGE = "#fff3e0"
+LIGHT_GREY = "#f5f5f5"
+FONT = "font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 13px; line-height: 1.45"
+CELL = "padding: 3px 8px; border-bottom: 1px solid #e0e0e0; vertical-align: top; text-align: left"
+HEAD = f"{CELL}; font-weight: 600; background: {LIGHT_GREY}"
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def text(value: object) -> str:
+    """Escaped French text, with `code` spans rendered as <code>."""
+    escaped = html.escape(french(str(value)), quote=False)
+    return _CODE.sub(r"<code>\1</code>", escaped)
+
+
+def attribute(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def box(body: str, colour: str = GREY, background: str = "#ffffff") -> str:
+    """A framed block with a coloured left border."""
+    return (f'<div style="{FONT}; border-left: 4px solid {colour}; background: {background}; '
+            f'padding: 6px 10px; margin: 4px 0">{body}</div>')
+
+
+def notice(message: str, kind: str = "info") -> str:
+    """A one-block message: ``info``, ``ok``, ``error`` or ``warning``."""
+    colour, background = {
+        "ok": (GREEN, LIGHT_GREEN),
+        "error": (RED, LIGHT_RED),
+        "warning": (ORANGE, LIGHT_ORANGE),
+    }.get(kind, (GREY, LIGHT_GREY))
+    return box(message, colour, background)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain table; cells are HTML already."""
+    head = "".join(f'<th style="{HEAD}">{text(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f'<td style="{CELL}">{c}</td>' for c in row) + "</tr>" for row in rows)
+    return f'<table style="border-collapse: collapse; margin: 4px 0 8px 0"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def badge(label: str, colour: str, background: str) -> str:
+    return (f'<span style="color: {colour}; background: {background}; border-radius: 3px; '
+            f'padding: 0 5px; white-space: nowrap">{text(label)}</span>')
+
+
+def show(markup: str) -> None:
+    """Display HTML in the notebook (plain print outside IPython)."""
+    try:
+        from IPython.display import HTML, display
+    except ImportError:  # pragma: no cover - the notebook always has IPython
+        print(re.sub(r"<[^>]+>", "", markup))
+        return
+    display(HTML(markup))

@@ -1,0 +1,63 @@
+"""Configuration nbgrader du cours kubelab : un devoir par lab, un notebook par devoir.
+
+Depuis ce dossier :
+
+    nbgrader generate_assignment 03-stockage-pvc     # source/ -> release/ (solutions retirées)
+    nbgrader release_assignment 03-stockage-pvc      # vers l'échange (Exchange.root)
+    nbgrader collect 03-stockage-pvc                 # échange -> submitted/<apprenant>/
+    nbgrader autograde 03-stockage-pvc               # note le notebook ET son snapshot.json
+    nbgrader generate_feedback 03-stockage-pvc       # feedback/<apprenant>/… (HTML, en français)
+
+La correction n'a pas besoin du cluster de l'apprenant : chaque devoir soumis contient
+``snapshot.json`` (capturé par la cellule « Soumettre »), que les cellules de test notent avec
+le même moteur que le bouton « Vérifier ». Pendant ``autograde`` et ``validate``, nbgrader
+définit NBGRADER_EXECUTION et le notebook n'écrit dans aucun cluster.
+"""
+
+from pathlib import Path
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 - fourni par nbgrader
+
+HERE = Path(__file__).resolve().parent  # noqa: F821 - défini par traitlets en lisant ce fichier
+
+c.CourseDirectory.course_id = "kubelab"
+
+# Les textes de remplacement des solutions, en français. Pas de « raise NotImplementedError() » :
+# les régions de solution sont souvent à l'intérieur d'un manifeste YAML (une chaîne Python),
+# où « # VOTRE CODE ICI » est un commentaire YAML et laisse la cellule exécutable.
+c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI"}
+c.ClearSolutions.text_stub = "VOTRE RÉPONSE ICI"
+
+# Sans instantané, la première cellule de test lit le cluster en direct et peut attendre jusqu'à
+# 20 s qu'il se stabilise : une marge large évite de couper une cellule lente.
+c.Execute.timeout = 120
+
+# Le snapshot.json d'un apprenant ne doit jamais être remplacé par un fichier du dossier source
+# (le notebook refuse d'en écrire un dans source/, ceci est une seconde protection).
+source = HERE / "source"
+if source.is_dir():
+    c.Autograde.exclude_overwriting = {lab.name: ["snapshot.json"] for lab in source.iterdir() if lab.is_dir()}
+
+# Une cellule de test supprimée par un apprenant est remise à la correction (et notée) ;
+# nbgrader le signale dans son journal (« Missing grade cell … ») et dans la cellule remise.
+# Une cellule verrouillée modifiée est, elle, remplacée par l'originale (« checksum … has changed »).
+c.OverwriteCells.add_missing_cells = True
+c.OverwriteCells.missing_cell_notification = (
+    "Cette cellule ({cell_id}) manquait dans le devoir soumis : nbgrader l'a remise pour la correction.\n\n"
+)
+
+# Le retour aux apprenants ne montre pas le code des tests cachés (réponses des questions,
+# vérifications cachées) : seulement leurs messages.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Le retour est en français : templates/feedback est le modèle « feedback » de nbgrader traduit ;
+# placé avant celui de nbgrader, il le remplace (generate_feedback comme formgrader).
+import nbgrader  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [
+    str(HERE / "templates"),
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
+]

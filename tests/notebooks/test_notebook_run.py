@@ -1,0 +1,86 @@
+"""Chaque notebook de source/ s'exécute de bout en bout sur le bac à sable (nbclient).
+
+Avec la solution, il atteint la note maximale (vérifications et questions) et « Vérifier »
+donne le même verdict ; tel que publié (le point de départ de l'apprenant), il s'exécute sans
+erreur et obtient une note basse. Chaque exécution a son propre namespace (KUBELAB_NAMESPACE).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kubelab.catalog import Lab, available_labs
+from kubelab.snapshot import read_document
+
+from .nbtools import NOTEBOOKS, errors, execute, kernel_env, outputs_text, scores
+
+LABS = available_labs()
+STARTER_MAX_SHARE = 0.4
+VERIFY_PROBE = """
+_rapport = lab.verify_button.click()
+print("VERIFIER", _rapport.score, _rapport.max_score, round(lab.verify_button.last_ms))
+"""
+
+
+def _source(lab: Lab) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / "source" / lab.id / f"{lab.id}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
+def test_solution_notebook_reaches_full_marks(lab: Lab, tmp_path: Path, cluster_kubeconfig: Path,
+                                              fresh_namespace) -> None:
+    """Avec la solution, le notebook a-t-il tous les points, sans erreur, et « Vérifier » est-il d'accord ?"""
+    notebook = _source(lab)
+    notebook.cells.append(nbformat.v4.new_code_cell(VERIFY_PROBE))
+    namespace = fresh_namespace(lab.id[:2] + "-solution")
+    execute(notebook, tmp_path, kernel_env(cluster_kubeconfig, namespace))
+    assert not errors(notebook), errors(notebook)
+    result = scores(notebook)
+    assert result.lab == lab.max_points == result.lab_max, f"{lab.id} : vérifications échouées {result.failed}\n" \
+                                                         + outputs_text(notebook)[-3000:]
+    assert result.quiz == result.quiz_max
+    document = read_document(tmp_path / "snapshot.json")
+    assert document["lab"] == lab.id and document["namespace"] == namespace
+    probe = next(out.text for out in notebook.cells[-1].outputs if out.get("name") == "stdout").split()
+    visible = sum(check.points for check in lab.visible_checks())
+    assert probe[:3] == ["VERIFIER", str(visible), str(visible)], probe
+    assert int(probe[3]) < 1000, f"« Vérifier » a pris {probe[3]} ms"
+    assert "Connecté" in outputs_text(notebook) and namespace in outputs_text(notebook)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
+def test_starter_notebook_runs_and_scores_low(lab: Lab, tmp_path: Path, cluster_kubeconfig: Path,
+                                              fresh_namespace, released: dict[str, nbformat.NotebookNode]) -> None:
+    """Tel que publié (point de départ), le notebook s'exécute-t-il sans erreur avec une note basse ?"""
+    notebook = copy.deepcopy(released[lab.id])
+    namespace = fresh_namespace(lab.id[:2] + "-depart")
+    execute(notebook, tmp_path, kernel_env(cluster_kubeconfig, namespace))
+    assert not errors(notebook), errors(notebook)
+    result = scores(notebook)
+    assert result.lab_max == lab.max_points
+    assert result.lab <= STARTER_MAX_SHARE * lab.max_points, f"{lab.id} : point de départ trop bien noté ({result})"
+    assert result.quiz == 0
+    text = outputs_text(notebook)
+    assert "✗" in text and "Indice" in text
+    assert "BEGIN SOLUTION" not in json.dumps(notebook)
+
+
+def test_released_notebooks_hold_no_secret_value(released: dict[str, nbformat.NotebookNode]) -> None:
+    """Le notebook publié ne contient-il aucune valeur des Secrets de la solution, même quand ils
+    s'écrivent en YAML (``secrets: yaml``, lab de restauration) ?"""
+    from .nbtools import builder
+
+    build = builder()
+    for lab in LABS:
+        text = json.dumps(released[lab.id], ensure_ascii=False)
+        for path in sorted((lab.folder / "solution").glob("*.yaml")):
+            secrets, _ = build.split_secrets(path.read_text(encoding="utf-8"))
+            for secret in secrets:
+                for key, value in build.secret_values(secret).items():
+                    if build.SECRET_NAME.search(key):
+                        assert value not in text, f"{lab.id} : la valeur de {key} ({path.name}) est dans le notebook publié"
