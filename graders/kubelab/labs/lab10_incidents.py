@@ -1,0 +1,315 @@
+"""Lab 10 — Incidents réels.
+
+``kubelab lab setup`` deploys an application broken five ways (``labs/10-incidents/setup/``);
+each check says whether one incident is resolved and, when not, which symptom remains:
+
+- ``api`` crash-loops (a missing variable; on the sandbox, the ``crash-unless-env`` marker);
+- ``worker`` cannot pull its image (a registry under ``.invalid``, which fails everywhere);
+- the claim ``uploads`` is Pending on a StorageClass that does not exist;
+- the Service ``web`` selects no pod (a typo in its selector);
+- the Ingress ``web`` targets a port the Service does not expose (the container's).
+
+A PVC's class is immutable and a folder of manifests cannot delete, so the storage check
+follows the claim the Deployment ``files`` mounts in its volume ``uploads``: ``uploads``
+deleted and recreated on a class that exists, or a new claim (the reference solution's
+``uploads-v2``). Either way, that claim must be Bound on a StorageClass that exists.
+
+Pods are judged on the Deployment's current ReplicaSet only: while a rollout replaces
+crashing pods the verdict is pending, so a fix is never failed for the pods it replaces.
+"""
+
+from __future__ import annotations
+
+from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
+from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
+from kubelab.objects import containers, is_ready, labels_of, listing, name_of, owned_by, pod_spec, pod_template, selects
+
+registry = Registry()
+check = registry.check
+
+READS = (
+    Read("apps/v1", "Deployment"),
+    Read("apps/v1", "ReplicaSet"),
+    Read("v1", "Pod"),
+    Read("v1", "PersistentVolumeClaim"),
+    Read("v1", "Service"),
+    Read("networking.k8s.io/v1", "Ingress"),
+    Read("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE),
+)
+
+COURSE = "onprem/architecture.md#quand-un-flux-casse-diagnostiquer"
+REVISION = "deployment.kubernetes.io/revision"
+IMAGE_PULL = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+STUCK = ("CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError", *IMAGE_PULL)
+VOLUME = "uploads"
+
+Obj = dict
+
+
+def _plural(count: int, words: str) -> str:
+    """``1 pod prêt``, ``2 pods prêts``: every word of ``words`` agrees with ``count``."""
+    suffix = "s" if count > 1 else ""
+    return " ".join([str(count), *(f"{word}{suffix}" for word in words.split())])
+
+
+def _deployment(state: ClusterState, name: str) -> Obj | None:
+    return state.get("apps/v1", "Deployment", name)
+
+
+def _missing(name: str) -> Verdict:
+    return failed(f"Le Deployment `{name}` devrait exister dans le namespace du lab (trouvé : aucun) : relancez "
+                  "« kubelab lab setup 10-incidents ».", ObjectRef("Deployment", name))
+
+
+def _rollout(state: ClusterState, deployment: Obj) -> tuple[list[Obj], list[Obj], bool]:
+    """(pods of the current ReplicaSet, other pods, whether the controller saw the last change)."""
+    sets = [rs for rs in state.objects("apps/v1", "ReplicaSet") if owned_by(rs, deployment)]
+    revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
+    current = [rs for rs in sets if (rs["metadata"].get("annotations") or {}).get(REVISION) == revision]
+    pods = [p for p in state.objects("v1", "Pod") if not p["metadata"].get("deletionTimestamp")]
+    mine = [p for p in pods if any(owned_by(p, rs) for rs in current)]
+    others = [p for p in pods if any(owned_by(p, rs) for rs in sets) and p not in mine]
+    status = deployment.get("status") or {}
+    observed = bool(revision) and status.get("observedGeneration", 0) >= deployment["metadata"].get("generation", 1)
+    return mine, others, observed
+
+
+def _stuck_reason(pod: Obj) -> str | None:
+    """The waiting reason of a container that will not recover by itself, if any."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        reason = ((status.get("state") or {}).get("waiting") or {}).get("reason")
+        if reason in STUCK:
+            return reason
+    return None
+
+
+def _restarts(pods: list[Obj]) -> int:
+    return sum(s.get("restartCount", 0) for p in pods for s in (p.get("status") or {}).get("containerStatuses") or [])
+
+
+def _pods_verdict(state: ClusterState, name: str, expectation: str, success: str) -> Verdict:
+    """Ready pods of the current ReplicaSet, or the symptom that remains (pending while rolling out)."""
+    deployment = _deployment(state, name)
+    ref = ObjectRef("Deployment", name)
+    if deployment is None:
+        return _missing(name)
+    replicas = (deployment.get("spec") or {}).get("replicas", 1)
+    if replicas < 1:
+        return failed(f"Le Deployment `{name}` devrait avoir au moins 1 réplica (trouvé : {replicas}) : "
+                      "réduire à zéro cache la panne sans la réparer.", ref)
+    current, others, observed = _rollout(state, deployment)
+    refs = [ref, *(ObjectRef("Pod", name_of(p)) for p in current[:2])]
+    stuck: dict[str, list[Obj]] = {}
+    for pod in current:
+        reason = _stuck_reason(pod)
+        if reason:
+            stuck.setdefault(reason, []).append(pod)
+    if observed and stuck:
+        found = []
+        for reason, pods in sorted(stuck.items()):
+            detail = _plural(len(pods), "pod") + f" en {reason}"
+            if reason in IMAGE_PULL:
+                images = sorted({c.get("image", "?") for c in containers(deployment)})
+                detail += f", image {listing(images)}"
+            else:
+                detail += f", {_plural(_restarts(pods), 'redémarrage')}"
+            found.append(detail)
+        return failed(f"{expectation} (trouvé : {' ; '.join(found)}).", *refs)
+    ready = [p for p in current if is_ready(p)]
+    if observed and len(ready) >= replicas and not others:
+        images = sorted({c.get("image", "?") for c in containers(deployment)})
+        return passed(success.format(ready=len(ready), replicas=replicas, images=listing(images)), ref)
+    progress = f"{_plural(len(ready), 'prêt')} sur {replicas}"
+    if others:
+        progress += f", {_plural(len(others), 'ancien pod')} encore là"
+    return failed(f"{expectation} (trouvé : {progress}, déploiement en cours).", *refs, pending=True)
+
+
+@check("api-pods-ready", title="Incident 1 : les pods de api sont prêts", category="fiabilité", course=COURSE,
+       hint="« kubectl describe pod » (Last State, Exit Code) et « kubectl logs deploy/api --previous » disent "
+            "pourquoi le conteneur s'arrête : une variable d'environnement manque (dans le bac à sable, l'annotation "
+            "`sandbox.kubelab.io/crash-unless-env` du pod la nomme). La ConfigMap `api-config` en a la valeur : "
+            "déclarez-la dans `env` du conteneur.")
+def api_pods_ready(state: ClusterState) -> Verdict:
+    return _pods_verdict(state, "api", "Les pods de `api` devraient être prêts",
+                         "Les pods de `api` sont prêts ({ready}/{replicas}) et ne redémarrent plus en boucle.")
+
+
+@check("worker-image-pulled", title="Incident 2 : worker a tiré son image", category="fiabilité", course=COURSE,
+       hint="« kubectl describe pod » montre « Failed to pull image » : le registre n'existe pas. "
+            "La même image existe sur Docker Hub : `busybox:1.37`.")
+def worker_image_pulled(state: ClusterState) -> Verdict:
+    return _pods_verdict(state, "worker", "Les pods de `worker` devraient avoir tiré leur image et être prêts",
+                         "Les pods de `worker` ont tiré l'image {images} et sont prêts ({ready}/{replicas}).")
+
+
+def _mounted_claim(deployment: Obj) -> tuple[str, str] | None:
+    """(volume, claim) of the claim ``files`` mounts: its volume ``uploads``, else its first claim."""
+    volumes = [(v.get("name", ""), (v.get("persistentVolumeClaim") or {}).get("claimName"))
+               for v in pod_spec(deployment).get("volumes") or []]
+    claims = [(volume, claim) for volume, claim in volumes if claim]
+    return next((vc for vc in claims if vc[0] == VOLUME), claims[0] if claims else None)
+
+
+@check("uploads-claim-bound", title="Incident 3 : le stockage de files est Bound", category="stockage",
+       course=COURSE,
+       hint="« kubectl describe pvc uploads » : la StorageClass `fast-ssd` n'existe pas (« kubectl get storageclass »). "
+            "La classe d'un PVC est immuable : supprimez `uploads` et recréez-le sur `microk8s-hostpath`, ou créez un "
+            "nouveau PVC et faites-le monter par le volume `uploads` de `files`.")
+def uploads_claim_bound(state: ClusterState) -> Verdict:
+    files = _deployment(state, "files")
+    if files is None:
+        return _missing("files")
+    ref = ObjectRef("Deployment", "files")
+    mounted = _mounted_claim(files)
+    if mounted is None:
+        return failed(f"Le Deployment `files` devrait monter un PVC dans son volume `{VOLUME}` (trouvé : aucun PVC).", ref)
+    volume, name = mounted
+    claim_ref = ObjectRef("PersistentVolumeClaim", name)
+    claim = state.get("v1", "PersistentVolumeClaim", name)
+    if claim is None:
+        return failed(f"Le PVC `{name}` monté par `files` devrait exister (trouvé : aucun).", ref)
+    phase = (claim.get("status") or {}).get("phase", "Pending")
+    wanted = (claim.get("spec") or {}).get("storageClassName")
+    classes = sorted(name_of(sc) for sc in state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
+    expectation = f"Le PVC `{name}` monté par `files` devrait être Bound sur une StorageClass existante"
+    if wanted and wanted not in classes:
+        return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; classes du cluster : "
+                      f"{listing(classes) or 'aucune'}).", claim_ref, ref)
+    if not wanted:
+        return failed(f"{expectation} (trouvé : {phase}, sans StorageClass et sans classe par défaut).", claim_ref, ref)
+    if phase != "Bound":
+        return failed(f"{expectation} (trouvé : {phase} sur `{wanted}`, en attente du pod qui le monte).",
+                      claim_ref, ref, pending=True)
+    return passed(f"Le PVC `{name}`, monté par le volume `{volume}` de `files`, est Bound sur la StorageClass "
+                  f"`{wanted}`.", claim_ref)
+
+
+def _service(state: ClusterState) -> Obj | None:
+    return state.get("v1", "Service", "web")
+
+
+def _shown(labels: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "aucun"
+
+
+SERVICE = ObjectRef("Service", "web")
+NO_SERVICE = failed("Le Service `web` devrait exister (trouvé : aucun) : relancez « kubelab lab setup 10-incidents ».",
+                    SERVICE)
+
+
+@check("web-service-selects-web-pods", title="Incident 4 : le Service web désigne les pods de web", category="réseau",
+       course=COURSE, related=("kube-linter:dangling-service", "kube-score:service-targets-pod"),
+       hint="« kubectl get pods --show-labels » et « kubectl get svc web -o jsonpath='{.spec.selector}' » : "
+            "le sélecteur doit reprendre exactement les labels des pods de `web`, et ne désigner qu'eux.")
+def service_selects_web_pods(state: ClusterState) -> Verdict:
+    service = _service(state)
+    if service is None:
+        return NO_SERVICE
+    web = _deployment(state, "web")
+    if web is None:
+        return _missing("web")
+    selector = (service.get("spec") or {}).get("selector") or {}
+    if not selector:
+        return failed("Le Service `web` devrait avoir un sélecteur (trouvé : aucun).", SERVICE)
+    pods = [p for p in state.objects("v1", "Pod") if not p["metadata"].get("deletionTimestamp")]
+    sets = [rs for rs in state.objects("apps/v1", "ReplicaSet") if owned_by(rs, web)]
+    web_pods = {name_of(p) for p in pods if any(owned_by(p, rs) for rs in sets)}
+    selected = [p for p in pods if selects(selector, labels_of(p))]
+    foreign = sorted(name_of(p) for p in selected if name_of(p) not in web_pods)
+    if foreign:
+        return failed(f"Le sélecteur du Service `web` ne devrait désigner que les pods de `web` (sélecteur : "
+                      f"{_shown(selector)} ; trouvé aussi : {_plural(len(foreign), 'autre pod')}, "
+                      f"{listing(foreign[:3])}).", SERVICE)
+    ready = [p for p in selected if is_ready(p)]
+    if ready:
+        return passed(f"Le Service `web` désigne {_plural(len(ready), 'pod prêt')} de `web` (sélecteur : "
+                      f"{_shown(selector)}).", SERVICE)
+    template_labels = labels_of(pod_template(web))
+    if not selects(selector, template_labels):
+        return failed(f"Le sélecteur du Service `web` devrait désigner les pods prêts de `web` (trouvé : "
+                      f"{_shown(selector)}, qui ne désigne aucun pod ; labels des pods de `web` : "
+                      f"{_shown(template_labels)}).", SERVICE)
+    found = f"{_plural(len(selected), 'pod désigné')}, aucun prêt" if selected else "aucun pod pour l'instant"
+    return failed(f"Le Service `web` devrait désigner des pods prêts de `web` (trouvé : {found}).", SERVICE,
+                  pending=True)
+
+
+def _container_ports(web: Obj) -> tuple[set[int], set[str], str]:
+    """Port numbers and names the containers of ``web`` declare, and how to show them."""
+    ports = [p for c in containers(web) for p in c.get("ports") or []]
+    numbers = {p.get("containerPort") for p in ports}
+    names = {p.get("name") for p in ports if p.get("name")}
+    shown = ", ".join(f"{p.get('containerPort')}" + (f" ({p['name']})" if p.get("name") else "") for p in ports)
+    return numbers, names, shown or "aucun port déclaré"
+
+
+@check("web-service-target-port", title="Le targetPort du Service web", category="réseau", course=COURSE,
+       related=("kube-score:service-targets-pod",),
+       hint="Le `targetPort` d'un port du Service est un port du conteneur : son numéro (`containerPort`) ou son nom.")
+def service_target_port(state: ClusterState) -> Verdict:
+    service = _service(state)
+    if service is None:
+        return NO_SERVICE
+    web = _deployment(state, "web")
+    if web is None:
+        return _missing("web")
+    numbers, names, shown = _container_ports(web)
+    ports = (service.get("spec") or {}).get("ports") or []
+    if not ports:
+        return failed("Le Service `web` devrait exposer un port (trouvé : aucun).", SERVICE)
+    for port in ports:
+        target = port.get("targetPort", port.get("port"))
+        if (target not in names) if isinstance(target, str) else (target not in numbers):
+            return failed(f"Le port `{port.get('name') or port.get('port')}` du Service `web` devrait viser un port du "
+                          f"conteneur de `web` (trouvé : targetPort {target} ; le conteneur expose {shown}).", SERVICE)
+    targets = listing(str(p.get("targetPort", p.get("port"))) for p in ports)
+    return passed(f"Le Service `web` vise le port {targets} du conteneur de `web`.", SERVICE)
+
+
+def _backends(ingress: Obj) -> list[Obj]:
+    spec = ingress.get("spec") or {}
+    found = [path.get("backend") or {} for rule in spec.get("rules") or []
+             for path in (rule.get("http") or {}).get("paths") or []]
+    if spec.get("defaultBackend"):
+        found.append(spec["defaultBackend"])
+    return [(backend.get("service") or {}) for backend in found]
+
+
+def _shown_backend(backend: Obj) -> str:
+    port = backend.get("port") or {}
+    return f"`{backend.get('name', '?')}:{port.get('number', port.get('name', '?'))}`"
+
+
+@check("web-ingress-backend-port", title="Incident 5 : l'Ingress web vise un port du Service", category="réseau",
+       course=COURSE, related=("kube-linter:dangling-ingress", "kube-score:ingress-targets-service"),
+       hint="« kubectl describe ingress web » montre le backend `web:8080` ; « kubectl get svc web -o "
+            "jsonpath='{.spec.ports}' » montre les ports du Service. Visez l'un d'eux, par numéro ou par nom.")
+def ingress_backend_port(state: ClusterState) -> Verdict:
+    ref = ObjectRef("Ingress", "web")
+    ingress = state.get("networking.k8s.io/v1", "Ingress", "web")
+    if ingress is None:
+        return failed("L'Ingress `web` devrait exister (trouvé : aucun) : relancez « kubelab lab setup 10-incidents ».", ref)
+    service = _service(state)
+    if service is None:
+        return NO_SERVICE
+    ports = (service.get("spec") or {}).get("ports") or []
+    numbers = {p.get("port") for p in ports}
+    names = {p.get("name") for p in ports if p.get("name")}
+    exposed = ", ".join(f"{p.get('port')}" + (f" ({p['name']})" if p.get("name") else "") for p in ports) or "aucun port"
+    backends = _backends(ingress)
+    if not backends:
+        return failed("L'Ingress `web` devrait avoir un backend vers le Service `web` (trouvé : aucun).", ref)
+
+    def right(backend: Obj) -> bool:
+        port = backend.get("port") or {}
+        return backend.get("name") == "web" and (port.get("number") in numbers if "number" in port
+                                                 else port.get("name") in names)
+
+    wrong = [b for b in backends if not right(b)]
+    if wrong:
+        return failed(f"L'Ingress `web` devrait viser un port exposé par le Service `web` (trouvé : "
+                      f"{listing(_shown_backend(b).strip('`') for b in wrong)} ; le Service `web` expose {exposed}).",
+                      ref, SERVICE)
+    return passed(f"L'Ingress `web` vise le Service `web` sur un port qu'il expose "
+                  f"({listing(_shown_backend(b).strip('`') for b in backends)}).", ref)
