@@ -145,3 +145,13 @@ def listing(names: Iterable[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " et " + items[-1]
+
+
+CONTROL_PLANE_COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager")
+
+
+def control_plane_pods(pods: Iterable[Obj]) -> list[str]:
+    """Names of the pods that run a control-plane component (kubeadm's static pods ``kube-apiserver-<node>``…)."""
+    return sorted(name_of(p) for p in pods
+                  if any(name_of(p).startswith(f"{c}-") or labels_of(p).get("component") == c
+                         for c in CONTROL_PLANE_COMPONENTS))
