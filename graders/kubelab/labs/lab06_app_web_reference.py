@@ -1,0 +1,777 @@
+"""Lab 06 — Application web de référence.
+
+The whole reference architecture in one namespace: frontend and backend Deployments, Redis,
+PostgreSQL as a StatefulSet on a claim, four ClusterIP Services, an Ingress with TLS for two
+hosts, and a backup CronJob. Beyond each object's own shape, the checks verify that the
+objects agree with one another, as the cluster would only reveal at run time:
+
+- every ConfigMap or Secret key a workload references exists;
+- each Service's selector chooses the pods of its workload (and only them), some of them
+  Ready, and its ``targetPort`` is a port their container declares (number or name);
+- each Ingress backend is an existing Service and one of its ports (number or name);
+- the Ingress's TLS section names the Secret ``webapp-tls`` for every host it routes, and that
+  Secret has the type ``kubernetes.io/tls`` with its two keys. Snapshots strip Secret values,
+  so the certificate itself is never read: the hosts are checked in ``spec.tls[].hosts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
+from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
+from kubelab.objects import (SECRET_NAME, containers, is_ready, labels_of, listing, missing_resources, name_of,
+                             plaintext_secrets, pod_spec, pod_template, pods_of, secret_key_ref, selects)
+
+registry = Registry()
+check = registry.check
+
+READS = (
+    Read("v1", "ConfigMap"),
+    Read("v1", "Secret"),
+    Read("apps/v1", "Deployment"),
+    Read("apps/v1", "ReplicaSet"),
+    Read("apps/v1", "StatefulSet"),
+    Read("batch/v1", "CronJob"),
+    Read("v1", "Pod"),
+    Read("v1", "PersistentVolumeClaim"),
+    Read("v1", "Service"),
+    Read("networking.k8s.io/v1", "Ingress"),
+    Read("networking.k8s.io/v1", "IngressClass", CLUSTER_SCOPE),
+)
+
+Obj = dict[str, Any]
+
+COURSE = "references/application-web.md"
+CONFIGMAP = "backend-config"
+SECRET = "postgres-credentials"
+SECRET_KEYS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")
+PASSWORD_KEY = "POSTGRES_PASSWORD"
+TLS_SECRET = "webapp-tls"
+TLS_TYPE = "kubernetes.io/tls"
+TLS_KEYS = ("tls.crt", "tls.key")
+INGRESS = "webapp"
+INGRESS_CLASS = "public"
+CRONJOB = "postgres-backup"
+WEB = ("frontend", "backend")
+MIN_REPLICAS = 2
+POSTGRES_IMAGE = "postgres:17"
+DATA_PATHS = ("/var/lib/postgresql/data", "/var/lib/postgresql")
+# Service -> (port, kind of the workload whose pods it must choose); the workload has the Service's name.
+SERVICES: dict[str, tuple[int, str]] = {
+    "frontend": (80, "Deployment"),
+    "backend": (8080, "Deployment"),
+    "redis": (6379, "Deployment"),
+    "postgres": (5432, "StatefulSet"),
+}
+ROUTES = (("www.lab.local", "frontend", 80), ("api.lab.local", "backend", 8080))
+HOSTS = tuple(host for host, _, _ in ROUTES)
+
+ING = ObjectRef("Ingress", INGRESS)
+CRON = ObjectRef("CronJob", CRONJOB)
+STS = ObjectRef("StatefulSet", "postgres")
+MISSING_INGRESS = failed(f"L'Ingress `{INGRESS}` devrait exister dans le namespace du lab (trouvé : aucun).", ING)
+MISSING_CRON = failed(f"Le CronJob `{CRONJOB}` devrait exister dans le namespace du lab (trouvé : aucun).", CRON)
+MISSING_STS = failed("Le StatefulSet `postgres` devrait exister dans le namespace du lab (trouvé : aucun).", STS)
+
+
+# --- shared queries -----------------------------------------------------------------------------
+
+
+def _api_version(kind: str) -> str:
+    return "batch/v1" if kind == "CronJob" else "apps/v1"
+
+
+def _workload(state: ClusterState, kind: str, name: str) -> Obj | None:
+    return state.get(_api_version(kind), kind, name)
+
+
+def _workloads(state: ClusterState) -> list[Obj]:
+    """Every Deployment, StatefulSet and CronJob of the namespace."""
+    return [obj for kind in ("Deployment", "StatefulSet", "CronJob")
+            for obj in state.objects(_api_version(kind), kind)]
+
+
+def _all_containers(workload: Obj) -> list[Obj]:
+    spec = pod_spec(workload)
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+
+
+def _pods(state: ClusterState, workload: Obj) -> list[Obj]:
+    return pods_of(workload, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
+
+
+def _ready(state: ClusterState, workload: Obj) -> int:
+    return sum(is_ready(pod) for pod in _pods(state, workload))
+
+
+def _ready_text(count: int) -> str:
+    return f"{count} pod prêt" if count <= 1 else f"{count} pods prêts"
+
+
+def _selector_text(selector: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) or "aucun"
+
+
+def _image_name(image: str) -> str:
+    """``docker.io/library/postgres:17@sha256:…`` -> ``postgres:17``."""
+    return image.rsplit("/", 1)[-1].split("@")[0]
+
+
+def _secret_var(container: Obj, secret: str, key: str) -> str | None:
+    """The name of a variable read by ``secretKeyRef`` from ``secret``/``key``, if any."""
+    for var in container.get("env") or []:
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if ref.get("name") == secret and ref.get("key") == key:
+            return var.get("name", "")
+    return None
+
+
+def _env_from_secret(container: Obj, secret: str) -> bool:
+    return any((source.get("secretRef") or {}).get("name") == secret for source in container.get("envFrom") or [])
+
+
+def _password_vars(container: Obj) -> str:
+    """How a container's password-like variables are set, for a failure message."""
+    found = []
+    for var in container.get("env") or []:
+        name = var.get("name", "")
+        if not SECRET_NAME.search(name):
+            continue
+        source = var.get("valueFrom") or {}
+        if "value" in var:
+            found.append(f"`{name}` en clair")
+        elif "secretKeyRef" in source:
+            ref = source["secretKeyRef"]
+            found.append(f"`{name}` ← Secret `{ref.get('name', '?')}`, clé `{ref.get('key', '?')}`")
+        elif "configMapKeyRef" in source:
+            found.append(f"`{name}` ← ConfigMap `{source['configMapKeyRef'].get('name', '?')}`")
+    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or [] if "secretRef" in s]
+    found += [f"`envFrom` du Secret `{name}`" for name in secrets_from]
+    return ", ".join(found) or "aucune variable de mot de passe"
+
+
+def _references(workload: Obj) -> Iterator[tuple[str, str, str | None]]:
+    """(kind, name, key or None) of each ConfigMap and Secret a workload needs (optional ones skipped)."""
+    for container in _all_containers(workload):
+        for var in container.get("env") or []:
+            source = var.get("valueFrom") or {}
+            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                ref = source.get(field)
+                if ref and not ref.get("optional"):
+                    yield kind, ref.get("name", ""), ref.get("key", "")
+        for source in container.get("envFrom") or []:
+            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                ref = source.get(field)
+                if ref and not ref.get("optional"):
+                    yield kind, ref.get("name", ""), None
+    volumes = pod_spec(workload).get("volumes") or []
+    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
+    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
+    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}} for v in volumes if "secret" in v]
+    for source in sources:
+        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+            ref = source.get(field)
+            if not ref or ref.get("optional"):
+                continue
+            items = ref.get("items") or []
+            if not items:
+                yield kind, ref.get("name", ""), None
+            for item in items:
+                yield kind, ref.get("name", ""), item.get("key", "")
+
+
+def _keys(obj: Obj) -> set[str]:
+    if obj.get("kind") == "Secret":
+        return secret_keys(obj)
+    return {*(obj.get("data") or {}), *(obj.get("binaryData") or {})}
+
+
+def _container_ports(workload: Obj) -> tuple[set[int], set[str]]:
+    ports = [p for c in containers(workload) for p in c.get("ports") or []]
+    return {p["containerPort"] for p in ports if "containerPort" in p}, {p["name"] for p in ports if p.get("name")}
+
+
+def _service_port(service: Obj, port: Obj) -> Obj | None:
+    """The Service port an Ingress backend designates (``number`` or ``name``), or ``None``."""
+    for candidate in service["spec"].get("ports") or []:
+        if "number" in port and candidate.get("port") == port["number"]:
+            return candidate
+        if "name" in port and candidate.get("name") == port["name"]:
+            return candidate
+    return None
+
+
+def _port_text(port: Obj) -> str:
+    return str(port.get("number", port.get("name", "?")))
+
+
+def _routes_to(backend: Obj, name: str, service: Obj | None, number: int) -> bool:
+    """Does an Ingress backend (``service: {name, port}``) designate port ``number`` of Service ``name``?"""
+    if backend.get("name") != name:
+        return False
+    port = backend.get("port") or {}
+    if port.get("number") == number:
+        return True
+    target = _service_port(service, port) if service is not None and "name" in port else None
+    return bool(target and target.get("port") == number)
+
+
+def _backends(ingress: Obj) -> Iterator[tuple[str, Obj]]:
+    """(where, backend) of every backend of an Ingress: the default one and each rule's paths."""
+    spec = ingress.get("spec") or {}
+    if spec.get("defaultBackend"):
+        yield "backend par défaut", spec["defaultBackend"]
+    for rule in spec.get("rules") or []:
+        host = rule.get("host") or "*"
+        for path in (rule.get("http") or {}).get("paths") or []:
+            yield f"`{host}{path.get('path', '/')}`", path.get("backend") or {}
+
+
+def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
+    """(volume name, PVC name) of the claim mounted for PostgreSQL's data, if any."""
+    sts = _workload(state, "StatefulSet", "postgres")
+    if sts is None:
+        return None
+    listed = containers(sts)
+    container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
+    mounted = {m.get("name") for m in container.get("volumeMounts") or [] if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
+    templates = {t.get("metadata", {}).get("name") for t in sts["spec"].get("volumeClaimTemplates") or []}
+    for name in sorted(mounted):
+        if name in templates:
+            return name, f"{name}-postgres-0"
+    for volume in pod_spec(sts).get("volumes") or []:
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim and volume.get("name") in mounted:
+            return volume["name"], claim
+    return None
+
+
+# --- configuration and secrets --------------------------------------------------------------------
+
+
+@check("postgres-credentials-keys", title="Le Secret des identifiants", category="sécurité", course=COURSE,
+       hint="« kubectl create secret generic postgres-credentials -n lab-webapp --from-literal=POSTGRES_USER=app "
+            "--from-literal=POSTGRES_DB=app --from-literal=POSTGRES_PASSWORD=\"$(openssl rand -base64 24)\" ».")
+def credentials_keys(state: ClusterState) -> Verdict:
+    secret = state.get("v1", "Secret", SECRET)
+    ref = ObjectRef("Secret", SECRET)
+    if secret is None:
+        return failed(f"Le Secret `{SECRET}` devrait exister (trouvé : aucun).", ref)
+    missing = [key for key in SECRET_KEYS if key not in secret_keys(secret)]
+    if missing:
+        found = listing(sorted(secret_keys(secret))) or "aucune"
+        return failed(f"Le Secret `{SECRET}` devrait avoir les clés {listing(missing)} (trouvé : {found}).", ref)
+    return passed(f"Le Secret `{SECRET}` a les clés {listing(SECRET_KEYS)}.", ref)
+
+
+@check("backend-config-from-configmap", title="L'API lit sa configuration dans backend-config",
+       category="configuration", course=COURSE,
+       hint="Dans le conteneur de `backend` : `envFrom: [{configMapRef: {name: backend-config}}]`, ou des variables "
+            "`valueFrom.configMapKeyRef` avec `name: backend-config`.")
+def backend_config(state: ClusterState) -> Verdict:
+    backend = _workload(state, "Deployment", "backend")
+    ref = ObjectRef("Deployment", "backend")
+    if backend is None:
+        return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
+    configmap = state.get("v1", "ConfigMap", CONFIGMAP)
+    if configmap is None:
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).", ObjectRef("ConfigMap", CONFIGMAP))
+    ways, used = set(), set()
+    for container in containers(backend):
+        from_env = {(s.get("configMapRef") or {}).get("name") for s in container.get("envFrom") or [] if "configMapRef" in s}
+        from_keys = {((v.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name")
+                     for v in container.get("env") or [] if "configMapKeyRef" in (v.get("valueFrom") or {})}
+        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys)) if CONFIGMAP in names}
+        used |= from_env | from_keys
+    if not ways:
+        found = f"ConfigMap {listing(sorted(n or '?' for n in used))}" if used else "aucune ConfigMap"
+        return failed(f"Le Deployment `backend` devrait lire sa configuration dans la ConfigMap `{CONFIGMAP}` "
+                      f"(trouvé : {found}).", ref)
+    return passed(f"Le Deployment `backend` lit sa configuration dans la ConfigMap `{CONFIGMAP}` "
+                  f"(par {' et '.join(sorted(ways))}).", ref)
+
+
+@check("config-references-exist", title="Chaque clé de ConfigMap ou de Secret référencée existe",
+       category="configuration", course=COURSE,
+       hint="« kubectl get configmap backend-config -o yaml » : chaque `configMapKeyRef.key` (et `secretKeyRef.key`) "
+            "doit être une clé de l'objet. Sinon, le pod reste en `CreateContainerConfigError`.")
+def references_exist(state: ClusterState) -> Verdict:
+    workloads = _workloads(state)
+    if not workloads:
+        return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
+                      "ni CronJob).")
+    problems: list[str] = []
+    count = 0
+    for workload in workloads:
+        for kind, name, key in dict.fromkeys(_references(workload)):
+            count += 1
+            target = state.get("v1", kind, name)
+            article, of = ("la ConfigMap", "de la ConfigMap") if kind == "ConfigMap" else ("le Secret", "du Secret")
+            if target is None:
+                problems.append(f"`{name_of(workload)}` → {article} `{name}` (introuvable)")
+            elif key is not None and key not in _keys(target):
+                present = listing(sorted(_keys(target))) or "aucune"
+                problems.append(f"`{name_of(workload)}` → clé `{key}` {of} `{name}` "
+                                f"(absente ; clés présentes : {present})")
+    if problems:
+        return failed(f"Chaque ConfigMap, Secret et clé référencés devrait exister (trouvé : {' ; '.join(problems)}).")
+    return passed(f"Les {count} références à des ConfigMaps et des Secrets désignent des objets et des clés "
+                  "qui existent.")
+
+
+@check("backend-password-from-secret", title="L'API lit le mot de passe par secretKeyRef", category="sécurité",
+       course=COURSE, related=("kubescape:C-0012", "kube-linter:env-var-secret"),
+       hint="Une variable du conteneur de `backend`, par exemple `DB_PASSWORD`, avec "
+            "`valueFrom.secretKeyRef: {name: postgres-credentials, key: POSTGRES_PASSWORD}`.")
+def backend_password(state: ClusterState) -> Verdict:
+    backend = _workload(state, "Deployment", "backend")
+    ref = ObjectRef("Deployment", "backend")
+    if backend is None:
+        return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
+    for container in containers(backend):
+        var = _secret_var(container, SECRET, PASSWORD_KEY)
+        if var:
+            return passed(f"La variable `{var}` de `backend` vient du Secret `{SECRET}` (clé `{PASSWORD_KEY}`).", ref)
+    found = " ; ".join(_password_vars(c) for c in containers(backend)) or "aucun conteneur"
+    return failed(f"Le Deployment `backend` devrait lire le mot de passe de la base par `secretKeyRef` "
+                  f"(Secret `{SECRET}`, clé `{PASSWORD_KEY}`) (trouvé : {found}).", ref)
+
+
+@check("no-plaintext-passwords", title="Aucun mot de passe en clair", category="sécurité", course=COURSE,
+       related=("kubescape:C-0012", "kube-linter:env-var-secret"),
+       hint="Aucune variable `…PASSWORD`, `…SECRET`, `…TOKEN` ou `…KEY` avec `value:` dans les conteneurs, ni dans "
+            "une ConfigMap : ces valeurs vont dans le Secret.")
+def no_plaintext(state: ClusterState) -> Verdict:
+    workloads = _workloads(state)
+    if not workloads:
+        return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
+                      "ni CronJob).")
+    leaked = [f"`{name_of(w)}` : `{var}`" for w in workloads for c in _all_containers(w) for var in plaintext_secrets(c)]
+    leaked += [f"ConfigMap `{name_of(cm)}` : `{key}`" for cm in state.objects("v1", "ConfigMap")
+               for key in sorted(cm.get("data") or {}) if SECRET_NAME.search(key)]
+    if leaked:
+        return failed(f"Aucun mot de passe ne devrait être écrit en clair (trouvé : {' ; '.join(leaked)}).")
+    return passed(f"Aucun mot de passe n'est écrit en clair dans les {len(workloads)} charges de travail "
+                  "ni dans les ConfigMaps.")
+
+
+# --- workloads ------------------------------------------------------------------------------------
+
+
+def _web_problems(state: ClusterState, problem: Callable[[Obj], tuple[str, bool] | None]) -> tuple[list[str], bool]:
+    """Problems of `frontend` and `backend` found by ``problem(deployment)`` (text, pending)."""
+    problems: list[str] = []
+    all_pending = True
+    for name in WEB:
+        deployment = _workload(state, "Deployment", name)
+        if deployment is None:
+            problems.append(f"`{name}` : absent")
+            all_pending = False
+            continue
+        found = problem(deployment)
+        if found:
+            text, pending = found
+            problems.append(f"`{name}` : {text}")
+            all_pending = all_pending and pending
+    return problems, bool(problems) and all_pending
+
+
+@check("frontend-backend-replicas", title="Frontend et API : au moins 2 réplicas prêts", category="fiabilité",
+       course=COURSE, related=("kube-score:deployment-replicas",),
+       hint="`spec.replicas: 2` dans les Deployments `frontend` et `backend` ; « kubectl get deploy -n lab-webapp » "
+            "montre les réplicas prêts.")
+def web_replicas(state: ClusterState) -> Verdict:
+    def problem(deployment: Obj) -> tuple[str, bool] | None:
+        wanted = deployment["spec"].get("replicas", 1)
+        if wanted < MIN_REPLICAS:
+            return f"{wanted} réplica demandé", False
+        ready = _ready(state, deployment)
+        if ready < MIN_REPLICAS:
+            return f"{_ready_text(ready)} sur {wanted}", True
+        return None
+
+    problems, pending = _web_problems(state, problem)
+    if problems:
+        return failed(f"Les Deployments `frontend` et `backend` devraient avoir au moins {MIN_REPLICAS} réplicas prêts "
+                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB), pending=pending)
+    return passed(f"Les Deployments `frontend` et `backend` ont chacun au moins {MIN_REPLICAS} réplicas prêts.",
+                  *(ObjectRef("Deployment", n) for n in WEB))
+
+
+@check("frontend-backend-probes", title="Frontend et API : sondes de disponibilité et de vivacité",
+       category="fiabilité", course=COURSE,
+       related=("polaris:readinessProbeMissing", "polaris:livenessProbeMissing", "kube-score:pod-probes",
+                "kube-linter:no-readiness-probe", "kube-linter:no-liveness-probe"),
+       hint="Dans chaque conteneur : `readinessProbe` (le pod reçoit-il du trafic ?) et `livenessProbe` "
+            "(faut-il le redémarrer ?), par exemple `httpGet` sur `/`.")
+def web_probes(state: ClusterState) -> Verdict:
+    def problem(deployment: Obj) -> tuple[str, bool] | None:
+        missing = [f"`{kind}` absente du conteneur `{c.get('name', '?')}`" for c in containers(deployment)
+                   for kind in ("readinessProbe", "livenessProbe") if not c.get(kind)]
+        return (", ".join(missing), False) if missing else None
+
+    problems, _ = _web_problems(state, problem)
+    if problems:
+        return failed(f"Les conteneurs de `frontend` et `backend` devraient avoir une `readinessProbe` et une "
+                      f"`livenessProbe` (trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB))
+    return passed("Les conteneurs de `frontend` et `backend` ont une `readinessProbe` et une `livenessProbe`.",
+                  *(ObjectRef("Deployment", n) for n in WEB))
+
+
+@check("frontend-backend-resources", title="Frontend et API : requests et limits", category="fiabilité",
+       course=COURSE,
+       related=("polaris:cpuRequestsMissing", "polaris:memoryLimitsMissing", "kube-score:container-resources",
+                "kube-linter:unset-cpu-requirements", "kube-linter:unset-memory-requirements"),
+       hint="`resources.requests` et `resources.limits` pour `cpu` et `memory` dans chaque conteneur.")
+def web_resources(state: ClusterState) -> Verdict:
+    def problem(deployment: Obj) -> tuple[str, bool] | None:
+        missing = [f"{listing(m)} (conteneur `{c.get('name', '?')}`)" for c in containers(deployment)
+                   if (m := missing_resources(c))]
+        return (", ".join(missing), False) if missing else None
+
+    problems, _ = _web_problems(state, problem)
+    if problems:
+        return failed(f"Les conteneurs de `frontend` et `backend` devraient déclarer requests et limits de CPU et de "
+                      f"mémoire (manque : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB))
+    return passed("Les conteneurs de `frontend` et `backend` déclarent leurs requests et leurs limits.",
+                  *(ObjectRef("Deployment", n) for n in WEB))
+
+
+@check("redis-ready", title="Le cache Redis est prêt", category="fiabilité", course=COURSE,
+       hint="Un Deployment `redis`, 1 réplica, image `redis:7-alpine` ; « kubectl describe pod -l app=redis » si le "
+            "pod n'est pas prêt.")
+def redis_ready(state: ClusterState) -> Verdict:
+    redis = _workload(state, "Deployment", "redis")
+    ref = ObjectRef("Deployment", "redis")
+    if redis is None:
+        return failed("Le Deployment `redis` devrait exister (trouvé : aucun).", ref)
+    images = [c.get("image", "") for c in containers(redis)]
+    if not any(_image_name(image).split(":")[0] == "redis" for image in images):
+        return failed(f"Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : {listing(images) or 'aucune'}).",
+                      ref)
+    ready = _ready(state, redis)
+    if ready < 1:
+        return failed("Le Deployment `redis` devrait avoir 1 pod prêt (trouvé : 0).", ref, pending=True)
+    return passed(f"Le Deployment `redis` a {_ready_text(ready)} (image {listing(images)}).", ref)
+
+
+@check("postgres-statefulset", title="PostgreSQL en StatefulSet, identifiants du Secret", category="configuration",
+       course=COURSE, related=("kubescape:C-0012",),
+       hint="Un StatefulSet `postgres`, image `postgres:17`, `POSTGRES_USER` et `POSTGRES_PASSWORD` lus dans "
+            "`postgres-credentials` (`secretKeyRef` ou `envFrom.secretRef`).")
+def postgres_statefulset(state: ClusterState) -> Verdict:
+    sts = _workload(state, "StatefulSet", "postgres")
+    if sts is None:
+        return MISSING_STS
+    listed = containers(sts)
+    container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
+    image = container.get("image", "")
+    problems = []
+    short = _image_name(image)
+    if not (short == POSTGRES_IMAGE or short.startswith((f"{POSTGRES_IMAGE}-", f"{POSTGRES_IMAGE}."))):
+        problems.append(f"l'image `{POSTGRES_IMAGE}` (trouvé : `{image or 'aucune'}`)")
+    wrong = [name for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")
+             if (secret_key_ref(container, name) or ("", ""))[0] != SECRET]
+    if wrong:
+        problems.append(f"{listing(wrong)} lus dans le Secret `{SECRET}` (trouvé : valeur en clair ou autre source)")
+    if problems:
+        return failed(f"Le StatefulSet `postgres` devrait avoir {' ; '.join(problems)}.", STS)
+    return passed(f"Le StatefulSet `postgres` utilise `{image}` et lit ses identifiants dans `{SECRET}`.", STS)
+
+
+@check("postgres-data-persistent", title="Les données PostgreSQL sur un volume lié", category="stockage",
+       course=COURSE,
+       hint="Un `volumeClaimTemplate` (ou un volume `persistentVolumeClaim`) monté sur `/var/lib/postgresql/data` ; "
+            "« kubectl get pvc -n lab-webapp » doit le montrer `Bound`.")
+def postgres_data(state: ClusterState) -> Verdict:
+    sts = _workload(state, "StatefulSet", "postgres")
+    if sts is None:
+        return MISSING_STS
+    claim = _postgres_claim(state)
+    if claim is None:
+        return failed("Le StatefulSet `postgres` devrait monter un volume persistant (volumeClaimTemplate ou PVC) sur "
+                      f"`{DATA_PATHS[0]}` (trouvé : aucun).", STS)
+    pvc = state.get("v1", "PersistentVolumeClaim", claim[1])
+    ref = ObjectRef("PersistentVolumeClaim", claim[1])
+    phase = (pvc or {}).get("status", {}).get("phase", "absent")
+    if phase != "Bound":
+        return failed(f"Le PVC `{claim[1]}` des données de PostgreSQL devrait être Bound (trouvé : {phase}).", ref, STS,
+                      pending=True)
+    return passed(f"Les données de PostgreSQL sont sur le PVC `{claim[1]}`, Bound.", ref, STS)
+
+
+@check("postgres-ready", title="Le pod PostgreSQL est prêt", category="fiabilité", course=COURSE,
+       hint="« kubectl describe pod postgres-0 -n lab-webapp » : les événements disent ce qui bloque (volume, "
+            "Secret, sonde).")
+def postgres_ready(state: ClusterState) -> Verdict:
+    sts = _workload(state, "StatefulSet", "postgres")
+    if sts is None:
+        return MISSING_STS
+    ready = _ready(state, sts)
+    if ready < 1:
+        return failed("Le StatefulSet `postgres` devrait avoir 1 pod prêt (trouvé : 0).", STS, pending=True)
+    return passed("Le StatefulSet `postgres` a son pod prêt.", STS)
+
+
+# --- Services -----------------------------------------------------------------------------------
+
+
+def _service_problems(state: ClusterState,
+                      problem: Callable[[Obj, Obj], tuple[str, bool] | None]) -> tuple[list[str], bool]:
+    """Problems of the four Services found by ``problem(service, workload)`` (text, pending)."""
+    problems: list[str] = []
+    all_pending = True
+    for name, (_, kind) in SERVICES.items():
+        service = state.get("v1", "Service", name)
+        workload = _workload(state, kind, name)
+        if service is None or workload is None:
+            problems.append(f"`{name}` : " + ("Service absent" if service is None else f"{kind} `{name}` absent"))
+            all_pending = False
+            continue
+        found = problem(service, workload)
+        if found:
+            text, pending = found
+            problems.append(f"`{name}` : {text}")
+            all_pending = all_pending and pending
+    return problems, bool(problems) and all_pending
+
+
+SERVICE_REFS = tuple(ObjectRef("Service", name) for name in SERVICES)
+
+
+@check("services-clusterip-ports", title="Les quatre Services en ClusterIP, avec leurs ports", category="réseau",
+       course=COURSE,
+       hint="Services `frontend` (80), `backend` (8080), `redis` (6379) et `postgres` (5432), de type ClusterIP "
+            "(le type par défaut).")
+def services_ports(state: ClusterState) -> Verdict:
+    problems = []
+    for name, (port, _) in SERVICES.items():
+        service = state.get("v1", "Service", name)
+        if service is None:
+            problems.append(f"`{name}` : absent")
+            continue
+        kind = service["spec"].get("type", "ClusterIP")
+        ports = [p.get("port") for p in service["spec"].get("ports") or []]
+        if kind != "ClusterIP":
+            problems.append(f"`{name}` : type {kind}")
+        if port not in ports:
+            problems.append(f"`{name}` : port {', '.join(map(str, ports)) or 'aucun'} au lieu de {port}")
+    if problems:
+        return failed(f"Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type ClusterIP avec "
+                      f"leurs ports 80, 8080, 6379 et 5432 (trouvé : {' ; '.join(problems)}).", *SERVICE_REFS)
+    return passed("Les Services `frontend`, `backend`, `redis` et `postgres` sont en ClusterIP sur les ports 80, 8080, "
+                  "6379 et 5432.", *SERVICE_REFS)
+
+
+@check("services-select-ready-pods", title="Chaque Service choisit les pods prêts de son composant",
+       category="réseau", course=COURSE, related=("kube-score:service-targets-pod", "kube-linter:dangling-service"),
+       hint="Comparez `spec.selector` du Service aux labels du gabarit de pod (« kubectl get pods --show-labels ») ; "
+            "« kubectl get endpointslices -l kubernetes.io/service-name=<service> » doit lister des adresses prêtes.")
+def services_select(state: ClusterState) -> Verdict:
+    others = [w for w in _workloads(state) if w.get("kind") != "CronJob"]
+
+    def problem(service: Obj, workload: Obj) -> tuple[str, bool] | None:
+        selector = service["spec"].get("selector") or {}
+        labels = labels_of(pod_template(workload))
+        if not selects(selector, labels):
+            return (f"le sélecteur {_selector_text(selector)} ne choisit pas les pods du {workload['kind']} "
+                    f"`{name_of(workload)}` (labels : {_selector_text(labels)})", False)
+        extra = [f"{w['kind']} `{name_of(w)}`" for w in others
+                 if (w["kind"], name_of(w)) != (workload["kind"], name_of(workload))
+                 and selects(selector, labels_of(pod_template(w)))]
+        if extra:
+            return f"le sélecteur {_selector_text(selector)} choisit aussi les pods de {', '.join(extra)}", False
+        selected = [p for p in state.objects("v1", "Pod") if selects(selector, labels_of(p))
+                    and not p["metadata"].get("deletionTimestamp")]
+        if not any(is_ready(p) for p in selected):
+            return f"aucun pod prêt parmi les {len(selected)} choisis", True
+        return None
+
+    problems, pending = _service_problems(state, problem)
+    if problems:
+        return failed(f"Le sélecteur de chaque Service devrait choisir des pods prêts de son composant, et eux seuls "
+                      f"(trouvé : {' ; '.join(problems)}).", *SERVICE_REFS, pending=pending)
+    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.", *SERVICE_REFS)
+
+
+@check("services-target-ports", title="Chaque targetPort est un port déclaré du conteneur", category="réseau",
+       course=COURSE,
+       hint="`targetPort` vaut le `containerPort` du conteneur (par exemple `8080`) ou le nom de ce port "
+            "(`ports[].name`, par exemple `http`) ; sans `targetPort`, c'est `port` qui est utilisé.")
+def services_target_ports(state: ClusterState) -> Verdict:
+    def problem(service: Obj, workload: Obj) -> tuple[str, bool] | None:
+        numbers, names = _container_ports(workload)
+        declared = ", ".join([*map(str, sorted(numbers)), *sorted(names)]) or "aucun"
+        wrong = []
+        for port in service["spec"].get("ports") or []:
+            target = port.get("targetPort", port.get("port"))
+            if (isinstance(target, int) and target not in numbers) or (isinstance(target, str) and target not in names):
+                wrong.append(f"`targetPort: {target}` (ports du conteneur : {declared})")
+        return (", ".join(wrong), False) if wrong else None
+
+    problems, _ = _service_problems(state, problem)
+    if problems:
+        return failed(f"Le `targetPort` de chaque Service devrait être un port déclaré par le conteneur de ses pods "
+                      f"(trouvé : {' ; '.join(problems)}).", *SERVICE_REFS)
+    return passed("Le `targetPort` de chaque Service est un port déclaré par le conteneur de ses pods.", *SERVICE_REFS)
+
+
+# --- Ingress --------------------------------------------------------------------------------------
+
+
+@check("ingress-class-public", title="L'Ingress webapp sur la classe public", category="réseau", course=COURSE,
+       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : « microk8s enable ingress »).")
+def ingress_class(state: ClusterState) -> Verdict:
+    ingress = state.get("networking.k8s.io/v1", "Ingress", INGRESS)
+    if ingress is None:
+        return MISSING_INGRESS
+    name = ingress["spec"].get("ingressClassName")
+    if name != INGRESS_CLASS:
+        return failed(f"L'Ingress `{INGRESS}` devrait déclarer `ingressClassName: {INGRESS_CLASS}` "
+                      f"(trouvé : {f'`{name}`' if name else 'aucune classe'}).", ING)
+    classes = sorted(name_of(c) for c in state.objects("networking.k8s.io/v1", "IngressClass", CLUSTER_SCOPE))
+    if INGRESS_CLASS not in classes:
+        return failed(f"L'IngressClass `{INGRESS_CLASS}` devrait exister dans le cluster : activez l'addon `ingress` "
+                      f"(trouvé : {listing(classes) or 'aucune classe'}).", ING)
+    return passed(f"L'Ingress `{INGRESS}` utilise la classe `{INGRESS_CLASS}`, qui existe dans le cluster.", ING)
+
+
+@check("ingress-tls", title="Le TLS de l'Ingress couvre les deux hôtes", category="sécurité", course=COURSE,
+       hint="`spec.tls: [{hosts: [www.lab.local, api.lab.local], secretName: webapp-tls}]` : chaque hôte des "
+            "règles doit figurer dans une entrée `tls` qui nomme le Secret.")
+def ingress_tls(state: ClusterState) -> Verdict:
+    ingress = state.get("networking.k8s.io/v1", "Ingress", INGRESS)
+    if ingress is None:
+        return MISSING_INGRESS
+    entries = ingress["spec"].get("tls") or []
+    if not entries:
+        return failed(f"L'Ingress `{INGRESS}` devrait avoir une section `tls` avec le Secret `{TLS_SECRET}` "
+                      "(trouvé : aucune).", ING)
+    covered = {host for entry in entries if entry.get("secretName") == TLS_SECRET for host in entry.get("hosts") or []}
+    wanted = list(dict.fromkeys([*HOSTS, *(r["host"] for r in ingress["spec"].get("rules") or [] if r.get("host"))]))
+    missing = [host for host in wanted if host not in covered]
+    if missing:
+        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec `{e.get('secretName') or 'aucun Secret'}`"
+                          for e in entries)
+        return failed(f"La section `tls` de l'Ingress `{INGRESS}` devrait couvrir {listing(missing)} avec le Secret "
+                      f"`{TLS_SECRET}` (trouvé : {found}).", ING)
+    return passed(f"La section `tls` de l'Ingress `{INGRESS}` couvre {listing(wanted)} avec le Secret `{TLS_SECRET}`.",
+                  ING)
+
+
+@check("tls-secret", title="Le Secret TLS webapp-tls", category="sécurité", course=COURSE,
+       hint="« kubectl create secret tls webapp-tls -n lab-webapp --cert=tls.crt --key=tls.key » donne le type "
+            "`kubernetes.io/tls` et les clés `tls.crt` et `tls.key`.")
+def tls_secret(state: ClusterState) -> Verdict:
+    secret = state.get("v1", "Secret", TLS_SECRET)
+    ref = ObjectRef("Secret", TLS_SECRET)
+    if secret is None:
+        return failed(f"Le Secret `{TLS_SECRET}` devrait exister (trouvé : aucun).", ref)
+    kind = secret.get("type") or "Opaque"
+    missing = [key for key in TLS_KEYS if key not in secret_keys(secret)]
+    if kind != TLS_TYPE or missing:
+        found = f"type `{kind}`, clés {listing(sorted(secret_keys(secret))) or 'aucune'}"
+        return failed(f"Le Secret `{TLS_SECRET}` devrait être de type `{TLS_TYPE}` avec les clés {listing(TLS_KEYS)} "
+                      f"(trouvé : {found}).", ref)
+    return passed(f"Le Secret `{TLS_SECRET}` est de type `{TLS_TYPE}` avec les clés {listing(TLS_KEYS)}.", ref)
+
+
+@check("ingress-routes", title="Les deux hôtes vont vers le bon Service", category="réseau", course=COURSE,
+       hint="Une règle `host: www.lab.local` vers le Service `frontend`, port 80, et une règle `host: api.lab.local` "
+            "vers `backend`, port 8080 (`port.number`, ou `port.name` d'un port du Service).")
+def ingress_routes(state: ClusterState) -> Verdict:
+    ingress = state.get("networking.k8s.io/v1", "Ingress", INGRESS)
+    if ingress is None:
+        return MISSING_INGRESS
+    problems = []
+    for host, service_name, number in ROUTES:
+        rules = [r for r in ingress["spec"].get("rules") or [] if r.get("host") == host]
+        backends = [(p.get("backend") or {}).get("service") or {} for r in rules
+                    for p in (r.get("http") or {}).get("paths") or []]
+        if not backends:
+            problems.append(f"aucune règle pour `{host}`")
+            continue
+        service = state.get("v1", "Service", service_name)
+        if not any(_routes_to(b, service_name, service, number) for b in backends):
+            shown = ", ".join(f"`{b.get('name', '?')}:{_port_text(b.get('port') or {})}`" for b in backends)
+            problems.append(f"`{host}` → {shown}")
+    if problems:
+        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
+                      f"`backend:8080` (trouvé : {' ; '.join(problems)}).", ING)
+    return passed(f"L'Ingress `{INGRESS}` envoie `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
+                  "`backend:8080`.", ING)
+
+
+@check("ingress-backends-exist", title="Chaque backend d'Ingress est un Service et un port existants",
+       category="réseau", course=COURSE,
+       related=("kube-score:ingress-targets-service", "kube-linter:dangling-ingress"),
+       hint="« kubectl get svc -n lab-webapp » : le nom du Service et son port (numéro `port`, ou `name`) doivent y "
+            "figurer ; sinon le contrôleur répond 404 ou 503.")
+def ingress_backends(state: ClusterState) -> Verdict:
+    ingresses = state.objects("networking.k8s.io/v1", "Ingress")
+    if not any(name_of(i) == INGRESS for i in ingresses):
+        return MISSING_INGRESS
+    problems = []
+    count = 0
+    for ingress in ingresses:
+        for where, backend in _backends(ingress):
+            target = backend.get("service")
+            if not target:
+                continue
+            count += 1
+            name, port = target.get("name", ""), target.get("port") or {}
+            service = state.get("v1", "Service", name)
+            if service is None:
+                problems.append(f"`{name_of(ingress)}`, {where} → Service `{name}` (introuvable)")
+            elif _service_port(service, port) is None:
+                ports = ", ".join(f"{p.get('port')}" + (f" ({p['name']})" if p.get("name") else "")
+                                  for p in service["spec"].get("ports") or []) or "aucun"
+                problems.append(f"`{name_of(ingress)}`, {where} → `{name}:{_port_text(port)}` "
+                                f"(ports du Service : {ports})")
+    if problems:
+        return failed(f"Chaque backend d'Ingress devrait désigner un Service et un port qui existent "
+                      f"(trouvé : {' ; '.join(problems)}).", ING)
+    return passed(f"Les {count} backends d'Ingress désignent des Services et des ports qui existent.", ING)
+
+
+# --- backup -----------------------------------------------------------------------------------------
+
+
+@check("backup-cronjob", title="Le CronJob de sauvegarde lance pg_dump", category="exploitation", course=COURSE,
+       hint="Un CronJob `postgres-backup`, `schedule: \"0 2 * * *\"`, non suspendu, dont le conteneur lance `pg_dump` "
+            "(par exemple `command: [\"sh\", \"-c\"]` et un `args` qui appelle `pg_dump -h postgres …`).")
+def backup_cronjob(state: ClusterState) -> Verdict:
+    cron = state.get("batch/v1", "CronJob", CRONJOB)
+    if cron is None:
+        return MISSING_CRON
+    schedule = cron["spec"].get("schedule", "")
+    problems = []
+    if cron["spec"].get("suspend"):
+        problems.append("ne pas être suspendu (trouvé : `suspend: true`)")
+    commands = [" ".join([*(c.get("command") or []), *(c.get("args") or [])]) for c in containers(cron)]
+    if not any("pg_dump" in command for command in commands):
+        shown = "; ".join(f"`{c[:60]}`" for c in commands if c) or "la commande par défaut de l'image"
+        problems.append(f"lancer `pg_dump` (trouvé : {shown})")
+    if problems:
+        return failed(f"Le CronJob `{CRONJOB}` devrait {' et '.join(problems)}.", CRON)
+    return passed(f"Le CronJob `{CRONJOB}` lance `pg_dump` selon l'horaire `{schedule}`.", CRON)
+
+
+@check("backup-credentials-from-secret", title="La sauvegarde lit ses identifiants dans le Secret",
+       category="sécurité", course=COURSE, related=("kubescape:C-0012",),
+       hint="Dans le conteneur du CronJob : `PGPASSWORD` (et `PGUSER`) avec `valueFrom.secretKeyRef` sur "
+            "`postgres-credentials`, ou `envFrom: [{secretRef: {name: postgres-credentials}}]`.")
+def backup_credentials(state: ClusterState) -> Verdict:
+    cron = state.get("batch/v1", "CronJob", CRONJOB)
+    if cron is None:
+        return MISSING_CRON
+    for container in containers(cron):
+        var = _secret_var(container, SECRET, PASSWORD_KEY)
+        if var or _env_from_secret(container, SECRET):
+            how = f"la variable `{var}`" if var else "`envFrom`"
+            return passed(f"Le CronJob `{CRONJOB}` lit le mot de passe dans le Secret `{SECRET}` ({how}).", CRON)
+    found = " ; ".join(_password_vars(c) for c in containers(cron)) or "aucun conteneur"
+    return failed(f"Le CronJob `{CRONJOB}` devrait lire le mot de passe de la base dans le Secret `{SECRET}` "
+                  f"(clé `{PASSWORD_KEY}`) (trouvé : {found}).", CRON)
