@@ -1,0 +1,82 @@
+"""Lab 02: the clean slate of the environment namespaces, the `environment` label in another
+namespace than `dev`, and what counts as the quota's refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubelab.catalog import load_lab
+from kubelab.cluster_state import SnapshotState
+from kubelab.kube_api import ApiError, KubeApi
+from kubelab.labs import lab02_organiser_lab as lab02
+from kubelab.lab_setup import setup
+from kubelab.waiting import wait_for
+
+LAB = load_lab("02-organiser-lab")
+
+
+def _namespace(name: str, marked: bool) -> dict[str, Any]:
+    annotations = {lab02.MARKER: lab02.LAB_ID} if marked else {}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"environment": "staging"}, "annotations": annotations}}
+
+
+def _names(api: KubeApi) -> set[str]:
+    return {n["metadata"]["name"] for n in api.list("v1", "Namespace")}
+
+
+def test_setup_deletes_only_the_reference_namespaces(kube_api: KubeApi, namespace: str) -> None:
+    """Does « lab setup » delete the environment namespaces the reference solution made, and keep a learner's own?"""
+    kube_api.apply(_namespace("staging", marked=True))
+    kube_api.apply(_namespace("monitoring", marked=False))
+    try:
+        setup(kube_api, LAB, namespace)
+        names = _names(kube_api)
+        assert "staging" not in names and "monitoring" in names and namespace in names
+    finally:
+        kube_api.delete("v1", "Namespace", "monitoring")
+        wait_for(kube_api, "v1", "Namespace", lambda items: all(n["metadata"]["name"] != "monitoring" for n in items),
+                 timeout="deletion", what="la suppression du namespace monitoring")
+
+
+def _state(namespace: str, label: str) -> SnapshotState:
+    lists: dict[str, list[dict[str, Any]]] = {read.key(namespace): [] for read in LAB.reads}
+    lists[f"v1/Event@{namespace}"] = []
+    lists["v1/Namespace@cluster"] = [
+        {"metadata": {"name": namespace, "labels": {"environment": label}}},
+        *({"metadata": {"name": name, "labels": {"environment": env}}} for name, env in lab02.OTHER_NAMESPACES.items()),
+    ]
+    return SnapshotState(namespace, LAB.reads, LAB.probes, lists, {}, {})
+
+
+@pytest.mark.parametrize(("namespace", "label", "ok"), [
+    ("dev", "dev", True), ("dev", "prod", False),
+    ("etudiant-3", "dev", True), ("etudiant-3", "etudiant-3", True), ("etudiant-3", "staging", False),
+])
+def test_lab_namespace_environment_label(namespace: str, label: str, ok: bool) -> None:
+    """In another namespace than `dev`, is `environment` = `dev` or that namespace's name (as the notebook writes it) accepted?"""
+    verdict = lab02.namespaces_labeled(_state(namespace, label))
+    assert verdict.passed is ok, verdict.message
+
+
+class _Api:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def create(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        assert dry_run
+        if self.error:
+            raise self.error
+        return obj
+
+
+def test_only_the_quota_403_is_a_refusal() -> None:
+    """Is a 403 « exceeded quota » the learner's quota at work, while a 403 from RBAC stays an infrastructure error?"""
+    quota = ApiError("403", 403, "Forbidden", {"message": 'pods "gourmand" is forbidden: exceeded quota: dev-quota'})
+    assert lab02.greedy_dry_run(_Api(quota), "dev")["refused"] is True  # type: ignore[arg-type]
+    assert lab02.greedy_dry_run(_Api(None), "dev")["refused"] is False  # type: ignore[arg-type]
+    rbac = ApiError("403", 403, "Forbidden", {"message": 'pods is forbidden: User "x" cannot create resource'})
+    with pytest.raises(ApiError):
+        lab02.greedy_dry_run(_Api(rbac), "dev")  # type: ignore[arg-type]
