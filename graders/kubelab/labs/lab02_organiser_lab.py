@@ -367,8 +367,12 @@ def catalogue_available(state: ClusterState) -> Verdict:
                       f"prêt{'s' if len(ready) > 1 else ''} sur {wanted}.", DEPLOYMENT)
     refusal = _quota_refusal(state, deployment) if not pods else None
     because = f" ; le ReplicaSet signale : {refusal}" if refusal else ""
+    # A pod over the quota, or without the resources the quota needs, will not come by itself
+    # (unlike « status unknown for quota », while the quota controller computes its usage).
+    refused_by_quota = bool(refusal) and ("exceeded quota" in refusal or "must specify" in refusal)
     return failed(f"Le Deployment `{APP}` devrait avoir {wanted} pod{'s' if wanted > 1 else ''} "
-                  f"prêt{'s' if wanted > 1 else ''} (trouvé : {len(ready)}{because}).", DEPLOYMENT, pending=bool(wanted))
+                  f"prêt{'s' if wanted > 1 else ''} (trouvé : {len(ready)}{because}).", DEPLOYMENT,
+                  pending=bool(wanted) and not refused_by_quota)
 
 
 @check("catalogue-claim-bound", title="Le PVC catalogue-data sur la classe par défaut, Bound", category="stockage",
