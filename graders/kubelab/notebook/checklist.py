@@ -39,15 +39,15 @@ def render(report: GradeReport, elapsed_ms: float | None = None, context: str = 
     timing = f" en {elapsed_ms:.0f} ms" if elapsed_ms is not None else ""
     errors = ""
     if report.errors:
-        errors = html.notice(f"⚠ {len(report.errors)} vérification(s) non notée(s) : problème d'infrastructure, "
-                             "relancez la vérification.", "warning")
+        errors = html.notice(html.text(f"⚠ {len(report.errors)} vérification(s) non notée(s) : problème "
+                                       "d'infrastructure, relancez la vérification."), "warning")
     footer = f"Vérifié à {when}{timing} — {len(report.results)} vérifications visibles"
     if context:
         footer += f" — {context}"
     return (
         f'<div style="{html.FONT}" class="kubelab-checklist">'
         f'<div style="font-size: 15px; font-weight: 700; color: {colour}" class="kubelab-score">'
-        f"Score : {report.score}/{report.max_score}</div>"
+        f"{html.text(f'Score : {report.score}/{report.max_score}')}</div>"
         f'<div style="background: #e0e0e0; height: 6px; width: 320px; margin: 4px 0 6px 0">'
         f'<div style="background: {colour}; height: 6px; width: {share * 100:.0f}%"></div></div>'
         f"{errors}{html.table(['', 'Points', 'Vérification'], rows)}"
