@@ -7,9 +7,10 @@ credentials from a Secret and a readiness probe that asks PostgreSQL itself?
 from __future__ import annotations
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
+from kubelab.claims import claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
-from kubelab.objects import (containers, default_storage_class, listing, missing_resources, plaintext_secrets,
-                             pod_spec, probe_command, quantity, secret_key_ref, selects)
+from kubelab.objects import (containers, listing, missing_resources, plaintext_secrets, pod_spec, probe_command,
+                             secret_key_ref, selects)
 
 registry = Registry()
 check = registry.check
@@ -31,7 +32,6 @@ CLAIM = "postgres-data"
 MOUNT_PATH = "/var/lib/postgresql/data"
 PGDATA = "/var/lib/postgresql/data/pgdata"
 IMAGE = "postgres:17"
-MIN_SIZE = 2**30
 
 
 def _statefulset(state: ClusterState) -> dict | None:
@@ -169,20 +169,7 @@ def claim_spec(state: ClusterState) -> Verdict:
     ref = ObjectRef("PersistentVolumeClaim", claim[1])
     if pvc is None:
         return failed(f"Le PVC `{claim[1]}` devrait exister (trouvé : aucun).", ref, STS, pending=True)
-    spec = pvc.get("spec") or {}
-    default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
-    default_name = default["metadata"]["name"] if default else None
-    problems = []
-    if spec.get("storageClassName") not in (None, default_name):
-        problems.append(f"la classe par défaut `{default_name}` (trouvé : `{spec.get('storageClassName')}`)")
-    if "ReadWriteOnce" not in (spec.get("accessModes") or []) and "ReadWriteOncePod" not in (spec.get("accessModes") or []):
-        problems.append(f"le mode `ReadWriteOnce` (trouvé : {', '.join(spec.get('accessModes') or []) or 'aucun'})")
-    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    if (quantity(size) or 0) < MIN_SIZE:
-        problems.append(f"au moins `1Gi` (trouvé : `{size}`)")
-    if problems:
-        return failed(f"Le PVC `{claim[1]}` devrait demander {' ; '.join(problems)}.", ref)
-    return passed(f"Le PVC `{claim[1]}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
+    return claim_request(state, pvc)
 
 
 @check("postgres-claim-bound", title="Le PVC est lié à un PV", category="stockage", course=COURSE,

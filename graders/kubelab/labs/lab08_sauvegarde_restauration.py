@@ -38,9 +38,10 @@ from typing import Any
 
 from kubelab import manifests
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
+from kubelab.claims import claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
 from kubelab.kube_api import KubeApi
-from kubelab.objects import containers, default_storage_class, is_ready, listing, pod_spec, pods_of, quantity
+from kubelab.objects import containers, is_ready, listing, pod_spec, pods_of
 from kubelab.paths import labs_root
 
 registry = Registry()
@@ -61,7 +62,6 @@ LAB_ID = "08-sauvegarde-restauration"
 COURSE = "microk8s/sauvegarde.md"
 CRONJOB = "db-backup"
 CLAIM = "backup-storage"
-MIN_SIZE = 2**30
 MIN_GAP_MINUTES = 60
 HISTORY_RANGE = (1, 10)
 CONFIGMAP, SECRET, DEPLOYMENT = "app-config", "app-secret", "app"
@@ -425,21 +425,7 @@ def backup_pvc(state: ClusterState) -> Verdict:
     ref = ObjectRef("PersistentVolumeClaim", CLAIM)
     if pvc is None:
         return failed(f"Le PVC `{CLAIM}` devrait exister (trouvé : aucun).", ref)
-    spec = pvc.get("spec") or {}
-    default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
-    default_name = default["metadata"]["name"] if default else None
-    problems = []
-    if spec.get("storageClassName") not in (None, default_name):
-        problems.append(f"la classe par défaut `{default_name}` (trouvé : `{spec.get('storageClassName')}`)")
-    modes = spec.get("accessModes") or []
-    if "ReadWriteOnce" not in modes and "ReadWriteOncePod" not in modes:
-        problems.append(f"le mode `ReadWriteOnce` (trouvé : {', '.join(modes) or 'aucun'})")
-    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    if (quantity(size) or 0) < MIN_SIZE:
-        problems.append(f"au moins `1Gi` (trouvé : `{size}`)")
-    if problems:
-        return failed(f"Le PVC `{CLAIM}` devrait demander {' ; '.join(problems)}.", ref)
-    return passed(f"Le PVC `{CLAIM}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
+    return claim_request(state, pvc)
 
 
 @check("backup-schedule", title="Un horaire cron valide et raisonnable", category="exploitation", course=COURSE,

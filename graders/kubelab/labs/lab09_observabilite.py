@@ -31,9 +31,9 @@ from typing import Any
 import yaml
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
+from kubelab.claims import claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
-from kubelab.objects import (SECRET_NAME, containers, default_storage_class, env_var, is_ready, listing, pod_spec,
-                             pods_of, quantity)
+from kubelab.objects import SECRET_NAME, containers, env_var, is_ready, listing, pod_spec, pods_of
 
 registry = Registry()
 check = registry.check
@@ -58,7 +58,6 @@ DEPLOYMENT = "grafana"
 MOUNT_PATH = "/var/lib/grafana"
 IMAGE_REPOSITORY = "grafana/grafana"
 PORT = 3000
-MIN_SIZE = 2**30
 CRITICAL_RECEIVER = "critical"
 SELF_TARGETS = ("localhost:9090", "127.0.0.1:9090")
 REQUIRED_JOBS = {"prometheus": None, "kubernetes-nodes": "node", "kubernetes-pods": "pod"}
@@ -523,21 +522,7 @@ def grafana_claim_spec(state: ClusterState) -> Verdict:
     ref = ObjectRef("PersistentVolumeClaim", CLAIM)
     if pvc is None:
         return failed(f"Le PVC `{CLAIM}` devrait exister (trouvé : aucun).", ref)
-    spec = pvc.get("spec") or {}
-    default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
-    default_name = default["metadata"]["name"] if default else None
-    problems = []
-    if spec.get("storageClassName") not in (None, default_name):
-        problems.append(f"la classe par défaut `{default_name}` (trouvé : `{spec.get('storageClassName')}`)")
-    modes = spec.get("accessModes") or []
-    if "ReadWriteOnce" not in modes and "ReadWriteOncePod" not in modes:
-        problems.append(f"le mode `ReadWriteOnce` (trouvé : {', '.join(modes) or 'aucun'})")
-    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    if (quantity(size) or 0) < MIN_SIZE:
-        problems.append(f"au moins `1Gi` (trouvé : `{size}`)")
-    if problems:
-        return failed(f"Le PVC `{CLAIM}` devrait demander {' ; '.join(problems)}.", ref)
-    return passed(f"Le PVC `{CLAIM}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
+    return claim_request(state, pvc)
 
 
 @check("grafana-claim-bound", title="Le PVC de Grafana est lié", category="stockage", course=COURSE,

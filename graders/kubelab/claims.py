@@ -1,0 +1,42 @@
+"""What a lab's PersistentVolumeClaim should ask for: the default class, ReadWriteOnce, a size.
+
+Shared by the labs that give an application persistent storage (03, 08, 09), so the same
+request gets the same French verdict everywhere.
+"""
+
+from __future__ import annotations
+
+from kubelab.checks import ObjectRef, Verdict, failed, passed
+from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Obj
+from kubelab.objects import default_storage_class, quantity
+
+GIBIBYTE = 2**30
+SINGLE_NODE_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
+
+
+def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: int = GIBIBYTE) -> Verdict:
+    """Does ``pvc`` ask for the default StorageClass (or none), a single-node mode and ``min_size``?
+
+    The StorageClasses are read cluster-wide: the lab must declare that read.
+    """
+    name = pvc["metadata"]["name"]
+    ref = ObjectRef("PersistentVolumeClaim", name)
+    spec = pvc.get("spec") or {}
+    default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
+    default_name = default["metadata"]["name"] if default else None
+    problems = []
+    if spec.get("storageClassName") not in (None, default_name):
+        problems.append(f"la classe par défaut `{default_name}` (trouvé : `{spec.get('storageClassName')}`)")
+    modes = spec.get("accessModes") or []
+    if not any(mode in modes for mode in SINGLE_NODE_MODES):
+        problems.append(f"le mode `ReadWriteOnce` (trouvé : {', '.join(modes) or 'aucun'})")
+    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if (quantity(size) or 0) < min_size:
+        problems.append(f"au moins `{_size(min_size)}` (trouvé : `{size}`)")
+    if problems:
+        return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others)
+    return passed(f"Le PVC `{name}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
+
+
+def _size(amount: int) -> str:
+    return f"{amount // GIBIBYTE}Gi" if amount % GIBIBYTE == 0 else str(amount)
