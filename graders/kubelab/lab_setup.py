@@ -70,6 +70,7 @@ def variant_files(lab: Lab, variant: str) -> list[Path]:
 
 
 NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
+SETUP_MANAGER = "kubelab-setup"
 
 
 def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> list[Obj]:
@@ -88,7 +89,9 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     objects: list[Obj] = []
     for path in sorted((lab.folder / "setup").glob("*.yaml")):
         objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
-    api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
+    # Its own field manager: applying the bare namespace must not take back labels that a
+    # variant applied earlier (lab 02 labels `monitoring`, the namespace of lab 09).
+    api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}, field_manager=SETUP_MANAGER)
     wait_for(api, "v1", "ServiceAccount", lambda sas: any(sa["metadata"]["name"] == "default" for sa in sas),
              namespace=target, what=f"le ServiceAccount default de {target}")
     if objects:

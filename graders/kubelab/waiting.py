@@ -18,6 +18,7 @@ TIMEOUTS: dict[str, float] = {
     "rollout": 60.0,
     "node_ready": 60.0,
     "job_created": 90.0,
+    "quota_synced": 5.0,
     "check": 10.0,
     "converge": 20.0,
     "default": 30.0,

@@ -75,8 +75,36 @@ class _Api:
 def test_only_the_quota_403_is_a_refusal() -> None:
     """Is a 403 « exceeded quota » the learner's quota at work, while a 403 from RBAC stays an infrastructure error?"""
     quota = ApiError("403", 403, "Forbidden", {"message": 'pods "gourmand" is forbidden: exceeded quota: dev-quota'})
-    assert lab02.greedy_dry_run(_Api(quota), "dev")["refused"] is True  # type: ignore[arg-type]
-    assert lab02.greedy_dry_run(_Api(None), "dev")["refused"] is False  # type: ignore[arg-type]
+    assert lab02.greedy_pod_answer(_Api(quota), "dev")["refused"] is True  # type: ignore[arg-type]
+    assert lab02.greedy_pod_answer(_Api(None), "dev")["refused"] is False  # type: ignore[arg-type]
     rbac = ApiError("403", 403, "Forbidden", {"message": 'pods is forbidden: User "x" cannot create resource'})
     with pytest.raises(ApiError):
-        lab02.greedy_dry_run(_Api(rbac), "dev")  # type: ignore[arg-type]
+        lab02.greedy_pod_answer(_Api(rbac), "dev")  # type: ignore[arg-type]
+
+
+def test_quota_applied_just_now_is_enforced_by_the_probe(kube_api: KubeApi, namespace: str) -> None:
+    """A pod admitted before the quota existed makes the API server remember « no quota here »
+    for a while; right after the quota is applied, is the 3-CPU pod still reported as refused?"""
+    small = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "avant", "namespace": namespace},
+             "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
+    kube_api.create(small, dry_run=True)
+    kube_api.apply({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "dev-quota", "namespace": namespace},
+                    "spec": {"hard": {"requests.cpu": "2", "limits.cpu": "4"}}})
+    answer = lab02.greedy_dry_run(kube_api, namespace)
+    assert answer["refused"] and answer["status"] == 403, answer
+    assert "quota" in answer["message"]
+
+
+def test_setup_keeps_a_reference_namespace_that_holds_work(kube_api: KubeApi, namespace: str) -> None:
+    """A `monitoring` made by the reference solution, where lab 09 was done since: does « lab setup » keep it?"""
+    kube_api.apply(_namespace("monitoring", marked=True))
+    kube_api.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prometheus-config", "namespace": "monitoring"},
+                    "data": {"prometheus.yml": "scrape_configs: []\n"}})
+    try:
+        setup(kube_api, LAB, namespace)
+        assert "monitoring" in _names(kube_api)
+        assert kube_api.get("v1", "ConfigMap", "prometheus-config", "monitoring") is not None
+    finally:
+        kube_api.delete("v1", "Namespace", "monitoring")
+        wait_for(kube_api, "v1", "Namespace", lambda items: all(n["metadata"]["name"] != "monitoring" for n in items),
+                 timeout="deletion")

@@ -69,15 +69,27 @@ MISSING_DEPLOYMENT = failed(f"Le Deployment `{APP}` devrait exister dans le name
 # --- the tools' clean slate and the probe ------------------------------------------------------
 
 
-def setup_lab(api: KubeApi, namespace: str) -> None:
-    """Delete the environment namespaces a reference manifest created earlier (annotated), and wait.
+WORK_KINDS = (("v1", "Pod"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("batch/v1", "CronJob"),
+              ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "PersistentVolumeClaim"), ("v1", "Service"))
+EVERY_NAMESPACE_HAS = {"kube-root-ca.crt"}  # the ConfigMap Kubernetes puts in every namespace
 
-    Only namespaces carrying ``kubelab.dev/lab: 02-organiser-lab`` are deleted: a learner's own
-    `staging` or `production` is never touched. Nothing of the learner's work is written.
+
+def holds_work(api: KubeApi, namespace: str) -> bool:
+    """Does ``namespace`` hold anything beyond what Kubernetes puts in every namespace?"""
+    return any(name_of(item) not in EVERY_NAMESPACE_HAS
+               for api_version, kind in WORK_KINDS for item in api.list(api_version, kind, namespace))
+
+
+def setup_lab(api: KubeApi, namespace: str) -> None:
+    """Delete the empty environment namespaces a reference manifest created earlier (annotated), and wait.
+
+    Only namespaces carrying ``kubelab.dev/lab: 02-organiser-lab`` and holding nothing are deleted:
+    a learner's own `staging`, or a `monitoring` where lab 09 was done, is never touched.
+    Nothing of the learner's work is written or lost.
     """
     marked = [name for name in OTHER_NAMESPACES
               if ((api.get("v1", "Namespace", name) or {}).get("metadata", {}).get("annotations") or {})
-              .get(MARKER) == LAB_ID]
+              .get(MARKER) == LAB_ID and not holds_work(api, name)]
     for name in marked:
         api.delete("v1", "Namespace", name)
     if marked:
@@ -94,7 +106,20 @@ GREEDY_POD = {
 
 
 def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
-    """Server-side dry run of a pod asking 3 CPUs in the lab's namespace: refused or not (nothing is created)."""
+    """Server-side dry run of a pod asking 3 CPUs in the lab's namespace: refused or not (nothing is created).
+
+    A pod admitted in the namespace before its ResourceQuota existed makes the API server's quota
+    admission remember « no quota here » for a while, and let the next pod through even once the
+    quota is applied. So first wait (a watch, read-only) until the quota controller has computed
+    the status of every quota of the namespace: by then the admission knows them.
+    """
+    wait_for(api, "v1", "ResourceQuota", lambda quotas: all((q.get("status") or {}).get("hard") for q in quotas),
+             namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
+    return greedy_pod_answer(api, namespace)
+
+
+def greedy_pod_answer(api: KubeApi, namespace: str) -> dict[str, Any]:
+    """The API server's answer to the 3-CPU pod's dry run, as data."""
     pod = {**GREEDY_POD, "metadata": {**GREEDY_POD["metadata"], "namespace": namespace}}
     try:
         api.create(pod, dry_run=True)
