@@ -10,6 +10,7 @@ from pathlib import Path
 from kubelab.catalog import available_labs, load_lab
 from kubelab.connection import add_connection_arguments, connect_from_args
 from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK, UsageError
+from kubelab.kube_api import KubeApi
 from kubelab.outcomes import GradeReport
 from kubelab.reports import json_report, junit, terminal
 
@@ -48,6 +49,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from kubelab.grading import grade_live, grade_snapshot
 
     include_hidden = not args.visible_only
+    if args.snapshot and args.allow_probes:
+        raise UsageError("--allow-probes ne se combine pas avec --snapshot : les sondes en direct agissent sur un "
+                         "cluster réel, pas sur un instantané.")
     if args.snapshot:
         if args.kubeconfig or args.context or args.sandbox or args.namespace:
             raise UsageError("--snapshot ne se combine pas avec --kubeconfig, --context, --sandbox ou --namespace.")
@@ -59,9 +63,22 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         report = grade_live(args.lab, api, args.namespace, allow=_allow(args), wait=args.wait,
                             include_hidden=include_hidden)
+        code = _emit(report, args)
+        if args.allow_probes:
+            _run_live_probes(args, api, report.namespace)
     finally:
         api.close()
-    return _emit(report, args)
+    return code
+
+
+def _run_live_probes(args: argparse.Namespace, api: KubeApi, namespace: str) -> None:
+    """The lab's live probes, after the report: not scored, so the exit code stays the report's."""
+    from kubelab import live_probes
+
+    sys.stdout.flush()
+    results = live_probes.run_live_probes(args.lab, api, namespace)
+    stream = sys.stderr if args.format == "json" else sys.stdout  # keep the JSON on stdout parseable
+    stream.write(live_probes.render(results, colour=terminal.use_colour(stream)))
 
 
 def _grade_classroom(args: argparse.Namespace) -> int:
@@ -170,7 +187,8 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-dry-run", action="store_true",
                         help="autoriser les vérifications par dry-run côté serveur et SubjectAccessReview (rien n'est écrit)")
     parser.add_argument("--allow-probes", action="store_true",
-                        help="autoriser les sondes en direct, qui créent des pods de test (MicroK8s réel)")
+                        help="lancer aussi les sondes en direct, non notées (MicroK8s réel) : elles écrivent dans le "
+                             "cluster (lab 03 : une table et un redémarrage du pod ; lab 04 : des conteneurs éphémères)")
     add_connection_arguments(parser)
 
 

@@ -22,6 +22,9 @@ TIMEOUTS: dict[str, float] = {
     "check": 10.0,
     "converge": 20.0,
     "default": 30.0,
+    "live_restart": 180.0,
+    "live_exec": 30.0,
+    "live_ephemeral": 90.0,
 }
 
 

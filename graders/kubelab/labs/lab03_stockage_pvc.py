@@ -6,11 +6,18 @@ credentials from a Secret and a readiness probe that asks PostgreSQL itself?
 
 from __future__ import annotations
 
+import secrets
+
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
+from kubelab.errors import KubelabError
+from kubelab.kube_api import KubeApi
+from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
 from kubelab.objects import (containers, listing, missing_resources, plaintext_secrets, pod_spec, probe_command,
                              secret_key_ref, selects)
+from kubelab.waiting import named, wait_for
+from kubelab.waiting import pod_ready as is_pod_ready
 
 registry = Registry()
 check = registry.check
@@ -257,3 +264,57 @@ def service(state: ClusterState) -> Verdict:
         shown = ", ".join(f"{k}={v}" for k, v in selector.items()) or "aucun"
         return failed(f"Le sélecteur du Service `postgres` devrait choisir le pod `postgres-0` (sélecteur : {shown}).", ref)
     return passed("Le Service `postgres` expose le port 5432 vers le pod `postgres-0`.", ref)
+
+
+# --- live probe (real cluster only, opt-in with --allow-probes, not scored) ------------------------
+
+PROBE_TABLE = "kubelab_persistance"
+POD = "postgres-0"
+
+
+def psql(sql: str) -> list[str]:
+    """A shell command running ``sql`` with psql inside the postgres container, credentials from its env."""
+    return ["sh", "-c", f'PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres -tA -c "{sql}"']
+
+
+def psql_rows(output: str) -> list[str]:
+    """The rows printed by ``psql -tA`` (unaligned, no header), blank lines dropped."""
+    return [line.strip() for line in output.splitlines() if line.strip()]
+
+
+def _run_sql(api: KubeApi, namespace: str, container: str, sql: str) -> list[str]:
+    code, out, err = exec_in_pod(api, namespace, POD, container, psql(sql))
+    if code != 0:
+        raise KubelabError(f"psql a échoué dans « {POD} » (code {code}) : {(err or out).strip()[:200]}")
+    return psql_rows(out)
+
+
+@live_probe("persistance")
+def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
+    """Write a marker with psql, delete `postgres-0`, read the marker back from the new pod, drop the table."""
+    title = "persistance"
+    pod = api.get("v1", "Pod", POD, namespace)
+    if pod is None or not is_pod_ready(pod):
+        return [LiveProbeResult(title, None, f"non exécutée : le pod `{POD}` n'est pas prêt, rien n'a été modifié.")]
+    names = [c.get("name") for c in pod["spec"].get("containers") or []]
+    container = "postgres" if "postgres" in names else names[0]
+    marker = f"kubelab-{secrets.token_hex(6)}"
+    _run_sql(api, namespace, container, f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (marker text); "
+                                        f"INSERT INTO {PROBE_TABLE} VALUES ('{marker}');")
+    old_uid = pod["metadata"]["uid"]
+    api.delete("v1", "Pod", POD, namespace)
+    wait_for(api, "v1", "Pod", named(POD, lambda p: p["metadata"]["uid"] != old_uid and is_pod_ready(p)
+                                     and not p["metadata"].get("deletionTimestamp")),
+             namespace=namespace, timeout="live_restart", what=f"le nouveau pod `{POD}` prêt")
+    exists = _run_sql(api, namespace, container, f"SELECT to_regclass('{PROBE_TABLE}') IS NOT NULL;") == ["t"]
+    rows = _run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists else ["(table absente)"]
+    if exists:
+        _run_sql(api, namespace, container, f"DROP TABLE {PROBE_TABLE};")
+    if marker in rows:
+        return [LiveProbeResult(title, True, "la donnée écrite a survécu au redémarrage du pod "
+                                             f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée ensuite).")]
+    return [LiveProbeResult(title, False, f"le marqueur « {marker} » écrit avant la suppression du pod devrait être relu "
+                                          f"(trouvé : {', '.join(rows) or 'aucune ligne'}) : les données ne sont pas sur le volume persistant.")]
+
+
+LIVE_PROBES = (persistence,)

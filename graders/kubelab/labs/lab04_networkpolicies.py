@@ -8,13 +8,18 @@ allow it: traffic that passes because no policy isolates the pods is not the lea
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
+from kubelab.kube_api import KubeApi
+from kubelab.live_probes import (LiveProbeResult, add_ephemeral_container, ephemeral_container, ephemeral_exit_code,
+                                 ephemeral_stuck, live_probe)
 from kubelab.netpol.model import Cell, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
 from kubelab.netpol.reachability import Analysis
 from kubelab.objects import is_ready, labels_of, listing, name_of
+from kubelab.waiting import wait_for
 
 registry = Registry()
 check = registry.check
@@ -274,3 +279,85 @@ def _flows(cells: list[str], _verb: str, state: str) -> str:
     more = len(cells) - SHOWN_CELLS
     listed = f"{shown} et {more} autre{'s' if more > 1 else ''}" if more > 0 else shown
     return f"Les flux {listed} devraient être {state}s"
+
+
+# --- live probe (real cluster only, opt-in with --allow-probes, not scored) ------------------------
+
+LiveFlow = tuple[str, str, int]
+"""(source app, target app, port)."""
+
+
+def allowed_flows() -> list[LiveFlow]:
+    """The lab's expected-allowed flows between its components, in the statement's order."""
+    return [(source.split("-")[0], target, port) for source, (target, port) in FLOWS.items()]
+
+
+def blocked_flows(allowed: list[LiveFlow], count: int | None = None) -> list[LiveFlow]:
+    """As many flows that must stay blocked: other sources towards the same targets and ports,
+    the frontend first (it must never reach the databases)."""
+    ports = {target: port for _, target, port in allowed}
+    pairs = {(source, target) for source, target, _ in allowed}
+    candidates = [(source, target, port) for source in COMPONENTS for target, port in ports.items()
+                  if source != target and (source, target) not in pairs]
+    return candidates[:len(allowed) if count is None else count]
+
+
+def observed(exit_code: int | None) -> str:
+    """What an ``nc -z`` exit code says about a flow."""
+    if exit_code is None:
+        return "indéterminé"
+    return "autorisé" if exit_code == 0 else "bloqué"
+
+
+def _flow_result(flow: LiveFlow, expected_allowed: bool, exit_code: int | None,
+                 problem: str | None = None) -> LiveProbeResult:
+    source, target, port = flow
+    expected = "autorisé" if expected_allowed else "bloqué"
+    seen = observed(exit_code)
+    title = f"{source} → {target}:{port}"
+    if problem:
+        return LiveProbeResult(title, None, f"attendu : {expected} ; non mesuré : {problem}.")
+    return LiveProbeResult(title, seen == expected, f"attendu : {expected} ; observé : {seen} (nc -z, code {exit_code}).")
+
+
+def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str, port: int) -> tuple[int | None, str | None]:
+    name = f"kubelab-sonde-{secrets.token_hex(3)}"
+    pod_name = name_of(source_pod)
+    add_ephemeral_container(api, namespace, pod_name, ephemeral_container(
+        name, ["nc", "-z", "-w", "3", target_ip, str(port)]))
+
+    def settled(pods: list[dict]) -> bool:
+        pod = next((p for p in pods if name_of(p) == pod_name), None)
+        return pod is None or ephemeral_exit_code(pod, name) is not None or ephemeral_stuck(pod, name) is not None
+
+    pods = wait_for(api, "v1", "Pod", settled, namespace=namespace, timeout="live_ephemeral",
+                    what=f"la fin du conteneur éphémère « {name} » dans « {pod_name} »")
+    pod = next((p for p in pods if name_of(p) == pod_name), None)
+    if pod is None:
+        return None, f"le pod « {pod_name} » a disparu pendant la mesure"
+    stuck = ephemeral_stuck(pod, name)
+    return (None, f"le conteneur éphémère ne démarre pas ({stuck})") if stuck else (ephemeral_exit_code(pod, name), None)
+
+
+@live_probe("matrice en direct")
+def live_matrix(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
+    """Test each expected-allowed flow and as many expected-blocked ones from the real source pods,
+    with an ephemeral busybox container (``nc -z``): no new pod carries the app's labels."""
+    pods = api.list("v1", "Pod", namespace)
+    picked = {app: _representative(pods, "app", app) for app in COMPONENTS}
+    allowed = allowed_flows()
+    results = []
+    for flow, expected in [*((f, True) for f in allowed), *((f, False) for f in blocked_flows(allowed))]:
+        source, target, port = flow
+        source_pod, target_pod = picked.get(source), picked.get(target)
+        target_ip = ((target_pod or {}).get("status") or {}).get("podIP")
+        if source_pod is None or not is_ready(source_pod) or not target_ip:
+            missing = source if source_pod is None or not is_ready(source_pod) else target
+            results.append(_flow_result(flow, expected, None, f"aucun pod `{missing}` prêt"))
+            continue
+        exit_code, problem = _measure(api, namespace, source_pod, target_ip, port)
+        results.append(_flow_result(flow, expected, exit_code, problem))
+    return results
+
+
+LIVE_PROBES = (live_matrix,)
