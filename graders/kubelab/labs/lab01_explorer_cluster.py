@@ -19,6 +19,7 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import KubeApi
 from kubelab.objects import (containers, control_plane_pods, default_storage_class, is_ready, labels_of, listing,
                              name_of, owned_by, pod_template, selects)
+from kubelab.ports import container_ports
 
 registry = Registry()
 check = registry.check
@@ -197,10 +198,6 @@ def _image_is_nginx(image: str) -> bool:
     return image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] == "nginx"
 
 
-def _container_ports(deployment: dict) -> list[dict]:
-    return [port for c in containers(deployment) for port in c.get("ports") or []]
-
-
 @check("hello-deployment", title="Le Deployment hello", category="configuration", course=COURSE,
        hint="`replicas: 2`, un conteneur d'image `nginx` avec `ports: [{containerPort: 80}]`.")
 def hello_deployment(state: ClusterState) -> Verdict:
@@ -214,7 +211,7 @@ def hello_deployment(state: ClusterState) -> Verdict:
     images = [c.get("image", "") for c in containers(deployment)]
     if not any(_image_is_nginx(image) for image in images):
         problems.append(f"un conteneur d'image `nginx` (trouvé : {listing(images) or 'aucun conteneur'})")
-    ports = [p.get("containerPort") for p in _container_ports(deployment)]
+    ports = [p.get("containerPort") for p in container_ports(deployment)]
     if PORT not in ports:
         problems.append(f"le port de conteneur {PORT} (trouvé : {', '.join(map(str, ports)) or 'aucun'})")
     if problems:
@@ -261,7 +258,7 @@ MISSING_SERVICE = failed(f"Le Service `{APP}` devrait exister dans le namespace 
 
 def _target_port_ok(target: object, deployment: dict | None) -> bool:
     """Does a Service's targetPort designate the container port 80 (by number or by name)?"""
-    ports = _container_ports(deployment or {})
+    ports = container_ports(deployment or {})
     if isinstance(target, str) and not target.isdigit():
         return any(p.get("name") == target and p.get("containerPort") == PORT for p in ports)
     return int(target) == PORT

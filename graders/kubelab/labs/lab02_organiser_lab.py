@@ -23,6 +23,7 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
 from kubelab.objects import (containers, default_storage_class, is_ready, labels_of, listing, missing_resources,
                              name_of, pod_spec, pod_template, pods_of, quantity, selects)
+from kubelab.ports import IngressBackend, ingress_backends, service_port
 from kubelab.waiting import wait_for
 
 registry = Registry()
@@ -450,27 +451,6 @@ def catalogue_service_endpoints(state: ClusterState) -> Verdict:
                   f"prêt{'s' if len(ready) > 1 else ''} derrière lui ({listing(ready)}).", ref)
 
 
-def _backends(ingress: dict) -> list[tuple[str, str, Any]]:
-    """(host, service, port) of each backend of an Ingress (the default backend has no host)."""
-    spec = ingress.get("spec") or {}
-    found = []
-    default = (spec.get("defaultBackend") or {}).get("service")
-    if default:
-        found.append(("", default.get("name", ""), default.get("port") or {}))
-    for rule in spec.get("rules") or []:
-        for path in ((rule.get("http") or {}).get("paths")) or []:
-            service = (path.get("backend") or {}).get("service") or {}
-            found.append((rule.get("host", ""), service.get("name", ""), service.get("port") or {}))
-    return found
-
-
-def _service_has_port(service: dict | None, port: dict) -> bool:
-    ports = (service or {}).get("spec", {}).get("ports") or []
-    if "number" in port:
-        return any(p.get("port") == port["number"] for p in ports)
-    return any(p.get("name") == port.get("name") for p in ports)
-
-
 @check("catalogue-ingress", title="L'Ingress catalogue vise le Service catalogue", category="réseau", course=COURSE,
        hint="`ingressClassName: public`, une règle avec un hôte (par exemple `catalogue.lab.local`) et "
             "`backend.service: {name: catalogue, port: {number: 80}}` (un port que le Service expose).")
@@ -484,13 +464,21 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
         (ingress["metadata"].get("annotations") or {}).get("kubernetes.io/ingress.class")
     if ingress_class != INGRESS_CLASS:
         problems.append(f"la classe `{INGRESS_CLASS}` (trouvé : {f'`{ingress_class}`' if ingress_class else 'aucune'})")
-    backends = _backends(ingress)
-    hosts = sorted({host for host, _, _ in backends if host})
+    backends = ingress_backends(ingress)
+    hosts = sorted({backend.host for backend in backends if backend.host})
     if not hosts:
         problems.append("une règle avec un hôte (trouvé : aucun hôte)")
     service = _app_object(state, "Service")
-    wrong = [f"`{name}:{port.get('number', port.get('name', '?'))}`" for _, name, port in backends
-             if name != APP or not _service_has_port(service, port)]
+
+    def right(backend: IngressBackend) -> bool:
+        return backend.service.get("name") == APP and service is not None \
+            and service_port(service, backend.service.get("port") or {}) is not None
+
+    def shown(backend: IngressBackend) -> str:
+        port = backend.service.get("port") or {}
+        return f"`{backend.service.get('name', '')}:{port.get('number', port.get('name', '?'))}`"
+
+    wrong = [shown(backend) for backend in backends if not right(backend)]
     if not backends or wrong:
         problems.append(f"renvoyer vers un port du Service `{APP}` (trouvé : {', '.join(wrong) or 'aucun backend'})")
     if problems:

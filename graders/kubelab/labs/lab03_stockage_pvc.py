@@ -10,7 +10,8 @@ import secrets
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import claim_request
-from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
+from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
+from kubelab.credentials import secret_with_keys
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
@@ -77,15 +78,7 @@ def _claim_name(state: ClusterState) -> tuple[str, str] | None:
        hint="Créez-le avec « kubectl create secret generic postgres-credentials --from-literal=POSTGRES_USER=… "
             "--from-literal=POSTGRES_PASSWORD=… ».")
 def secret_has_keys(state: ClusterState) -> Verdict:
-    secret = state.get("v1", "Secret", SECRET)
-    ref = ObjectRef("Secret", SECRET)
-    if secret is None:
-        return failed(f"Le Secret `{SECRET}` devrait exister (trouvé : aucun).", ref)
-    missing = [key for key in CREDENTIALS if key not in secret_keys(secret)]
-    if missing:
-        found = listing(sorted(secret_keys(secret))) or "aucune"
-        return failed(f"Le Secret `{SECRET}` devrait avoir les clés {listing(missing)} (trouvé : {found}).", ref)
-    return passed(f"Le Secret `{SECRET}` a les clés {listing(CREDENTIALS)}.", ref)
+    return secret_with_keys(state, SECRET, CREDENTIALS)
 
 
 @check("postgres-statefulset", title="Le StatefulSet PostgreSQL", category="configuration", course=COURSE,

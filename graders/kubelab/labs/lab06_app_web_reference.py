@@ -21,8 +21,11 @@ from typing import Any
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
+from kubelab.credentials import secret_with_keys
 from kubelab.objects import (SECRET_NAME, containers, is_ready, labels_of, listing, missing_resources, name_of,
                              plaintext_secrets, pod_spec, pod_template, pods_of, secret_key_ref, selects)
+from kubelab.ports import IngressBackend, declared_ports, service_port, shown_ports, target_of
+from kubelab.ports import ingress_backends as backends_of  # the check below is called ingress_backends
 
 registry = Registry()
 check = registry.check
@@ -188,21 +191,6 @@ def _keys(obj: Obj) -> set[str]:
     return {*(obj.get("data") or {}), *(obj.get("binaryData") or {})}
 
 
-def _container_ports(workload: Obj) -> tuple[set[int], set[str]]:
-    ports = [p for c in containers(workload) for p in c.get("ports") or []]
-    return {p["containerPort"] for p in ports if "containerPort" in p}, {p["name"] for p in ports if p.get("name")}
-
-
-def _service_port(service: Obj, port: Obj) -> Obj | None:
-    """The Service port an Ingress backend designates (``number`` or ``name``), or ``None``."""
-    for candidate in service["spec"].get("ports") or []:
-        if "number" in port and candidate.get("port") == port["number"]:
-            return candidate
-        if "name" in port and candidate.get("name") == port["name"]:
-            return candidate
-    return None
-
-
 def _port_text(port: Obj) -> str:
     return str(port.get("number", port.get("name", "?")))
 
@@ -214,19 +202,12 @@ def _routes_to(backend: Obj, name: str, service: Obj | None, number: int) -> boo
     port = backend.get("port") or {}
     if port.get("number") == number:
         return True
-    target = _service_port(service, port) if service is not None and "name" in port else None
+    target = service_port(service, port) if service is not None and "name" in port else None
     return bool(target and target.get("port") == number)
 
 
-def _backends(ingress: Obj) -> Iterator[tuple[str, Obj]]:
-    """(where, backend) of every backend of an Ingress: the default one and each rule's paths."""
-    spec = ingress.get("spec") or {}
-    if spec.get("defaultBackend"):
-        yield "backend par défaut", spec["defaultBackend"]
-    for rule in spec.get("rules") or []:
-        host = rule.get("host") or "*"
-        for path in (rule.get("http") or {}).get("paths") or []:
-            yield f"`{host}{path.get('path', '/')}`", path.get("backend") or {}
+def _where(backend: IngressBackend) -> str:
+    return "backend par défaut" if backend.host is None else f"`{backend.host or '*'}{backend.path}`"
 
 
 def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
@@ -255,15 +236,7 @@ def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
        hint="« kubectl create secret generic postgres-credentials -n lab-webapp --from-literal=POSTGRES_USER=app "
             "--from-literal=POSTGRES_DB=app --from-literal=POSTGRES_PASSWORD=\"$(openssl rand -base64 24)\" ».")
 def credentials_keys(state: ClusterState) -> Verdict:
-    secret = state.get("v1", "Secret", SECRET)
-    ref = ObjectRef("Secret", SECRET)
-    if secret is None:
-        return failed(f"Le Secret `{SECRET}` devrait exister (trouvé : aucun).", ref)
-    missing = [key for key in SECRET_KEYS if key not in secret_keys(secret)]
-    if missing:
-        found = listing(sorted(secret_keys(secret))) or "aucune"
-        return failed(f"Le Secret `{SECRET}` devrait avoir les clés {listing(missing)} (trouvé : {found}).", ref)
-    return passed(f"Le Secret `{SECRET}` a les clés {listing(SECRET_KEYS)}.", ref)
+    return secret_with_keys(state, SECRET, SECRET_KEYS)
 
 
 @check("backend-config-from-configmap", title="L'API lit sa configuration dans backend-config",
@@ -602,11 +575,11 @@ def services_select(state: ClusterState) -> Verdict:
             "(`ports[].name`, par exemple `http`) ; sans `targetPort`, c'est `port` qui est utilisé.")
 def services_target_ports(state: ClusterState) -> Verdict:
     def problem(service: Obj, workload: Obj) -> tuple[str, bool] | None:
-        numbers, names = _container_ports(workload)
+        numbers, names = declared_ports(workload)
         declared = ", ".join([*map(str, sorted(numbers)), *sorted(names)]) or "aucun"
         wrong = []
         for port in service["spec"].get("ports") or []:
-            target = port.get("targetPort", port.get("port"))
+            target = target_of(port)
             if (isinstance(target, int) and target not in numbers) or (isinstance(target, str) and target not in names):
                 wrong.append(f"`targetPort: {target}` (ports du conteneur : {declared})")
         return (", ".join(wrong), False) if wrong else None
@@ -716,18 +689,17 @@ def ingress_backends(state: ClusterState) -> Verdict:
     problems = []
     count = 0
     for ingress in ingresses:
-        for where, backend in _backends(ingress):
-            target = backend.get("service")
-            if not target:
+        for backend in backends_of(ingress):
+            if not backend.service:
                 continue
             count += 1
-            name, port = target.get("name", ""), target.get("port") or {}
+            where = _where(backend)
+            name, port = backend.service.get("name", ""), backend.service.get("port") or {}
             service = state.get("v1", "Service", name)
             if service is None:
                 problems.append(f"`{name_of(ingress)}`, {where} → Service `{name}` (introuvable)")
-            elif _service_port(service, port) is None:
-                ports = ", ".join(f"{p.get('port')}" + (f" ({p['name']})" if p.get("name") else "")
-                                  for p in service["spec"].get("ports") or []) or "aucun"
+            elif service_port(service, port) is None:
+                ports = shown_ports(service["spec"].get("ports") or [], "port") or "aucun"
                 problems.append(f"`{name_of(ingress)}`, {where} → `{name}:{_port_text(port)}` "
                                 f"(ports du Service : {ports})")
     if problems:

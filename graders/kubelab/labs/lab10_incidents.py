@@ -23,6 +23,7 @@ from __future__ import annotations
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
 from kubelab.objects import containers, is_ready, labels_of, listing, name_of, owned_by, pod_spec, pod_template, selects
+from kubelab.ports import container_ports, declared_ports, ingress_backends, service_port, shown_ports, target_of
 
 registry = Registry()
 check = registry.check
@@ -235,15 +236,6 @@ def service_selects_web_pods(state: ClusterState) -> Verdict:
                   pending=True)
 
 
-def _container_ports(web: Obj) -> tuple[set[int], set[str], str]:
-    """Port numbers and names the containers of ``web`` declare, and how to show them."""
-    ports = [p for c in containers(web) for p in c.get("ports") or []]
-    numbers = {p.get("containerPort") for p in ports}
-    names = {p.get("name") for p in ports if p.get("name")}
-    shown = ", ".join(f"{p.get('containerPort')}" + (f" ({p['name']})" if p.get("name") else "") for p in ports)
-    return numbers, names, shown or "aucun port déclaré"
-
-
 @check("web-service-target-port", title="Le targetPort du Service web", category="réseau", course=COURSE,
        related=("kube-score:service-targets-pod",),
        hint="Le `targetPort` d'un port du Service est un port du conteneur : son numéro (`containerPort`) ou son nom.")
@@ -254,26 +246,18 @@ def service_target_port(state: ClusterState) -> Verdict:
     web = _deployment(state, "web")
     if web is None:
         return _missing("web")
-    numbers, names, shown = _container_ports(web)
+    numbers, names = declared_ports(web)
+    shown = shown_ports(container_ports(web), "containerPort") or "aucun port déclaré"
     ports = (service.get("spec") or {}).get("ports") or []
     if not ports:
         return failed("Le Service `web` devrait exposer un port (trouvé : aucun).", SERVICE)
     for port in ports:
-        target = port.get("targetPort", port.get("port"))
+        target = target_of(port)
         if (target not in names) if isinstance(target, str) else (target not in numbers):
             return failed(f"Le port `{port.get('name') or port.get('port')}` du Service `web` devrait viser un port du "
                           f"conteneur de `web` (trouvé : targetPort {target} ; le conteneur expose {shown}).", SERVICE)
-    targets = listing(str(p.get("targetPort", p.get("port"))) for p in ports)
+    targets = listing(str(target_of(p)) for p in ports)
     return passed(f"Le Service `web` vise le port {targets} du conteneur de `web`.", SERVICE)
-
-
-def _backends(ingress: Obj) -> list[Obj]:
-    spec = ingress.get("spec") or {}
-    found = [path.get("backend") or {} for rule in spec.get("rules") or []
-             for path in (rule.get("http") or {}).get("paths") or []]
-    if spec.get("defaultBackend"):
-        found.append(spec["defaultBackend"])
-    return [(backend.get("service") or {}) for backend in found]
 
 
 def _shown_backend(backend: Obj) -> str:
@@ -293,18 +277,13 @@ def ingress_backend_port(state: ClusterState) -> Verdict:
     service = _service(state)
     if service is None:
         return NO_SERVICE
-    ports = (service.get("spec") or {}).get("ports") or []
-    numbers = {p.get("port") for p in ports}
-    names = {p.get("name") for p in ports if p.get("name")}
-    exposed = ", ".join(f"{p.get('port')}" + (f" ({p['name']})" if p.get("name") else "") for p in ports) or "aucun port"
-    backends = _backends(ingress)
+    exposed = shown_ports((service.get("spec") or {}).get("ports") or [], "port") or "aucun port"
+    backends = [backend.service for backend in ingress_backends(ingress)]
     if not backends:
         return failed("L'Ingress `web` devrait avoir un backend vers le Service `web` (trouvé : aucun).", ref)
 
     def right(backend: Obj) -> bool:
-        port = backend.get("port") or {}
-        return backend.get("name") == "web" and (port.get("number") in numbers if "number" in port
-                                                 else port.get("name") in names)
+        return backend.get("name") == "web" and service_port(service, backend.get("port") or {}) is not None
 
     wrong = [b for b in backends if not right(b)]
     if wrong:
