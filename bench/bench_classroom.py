@@ -33,16 +33,11 @@ from kubelab.catalog import load_lab  # noqa: E402
 from kubelab.grading import grade_live  # noqa: E402
 from kubelab.lab_setup import apply_variant, setup  # noqa: E402
 from kubelab.sandbox.cluster import Sandbox  # noqa: E402
+from kubelab_process import kubelab_command  # noqa: E402
 
 LAB = "03-stockage-pvc"
 VARIANTS = ("solution", "starter", "mutants/plaintext-password")
 CONVERGE_S = 60.0
-
-
-def kubelab_command() -> list[str]:
-    """The ``kubelab`` entry point next to this interpreter (as installed), else ``-m kubelab.cli``."""
-    script = Path(sys.executable).with_name("kubelab")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kubelab.cli"]
 
 
 def time_classroom(kubeconfig: Path, workers: int, output: Path, runs: int, learners: int) -> float:

@@ -46,17 +46,12 @@ from kubelab.grading import grade  # noqa: E402
 from kubelab.kube_api import KubeApi  # noqa: E402
 from kubelab.lab_setup import apply_variant, setup  # noqa: E402
 from kubelab.sandbox.cluster import Sandbox  # noqa: E402
+from kubelab_process import kubelab_command  # noqa: E402
 
 ADDONS = ("dns", "hostpath-storage", "ingress", "rbac")
 GOAL_WARM_MS = 100.0
 GOAL_PROCESS_S = 1.5
 CONVERGE_S = 120.0
-
-
-def kubelab_command() -> list[str]:
-    """The ``kubelab`` entry point next to this interpreter (as installed), else ``-m kubelab.cli``."""
-    script = Path(sys.executable).with_name("kubelab")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kubelab.cli"]
 
 
 def loadable_labs() -> list[Lab]:

@@ -30,11 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "graders"))
 
 from kubelab.sandbox.build import binaries_dir, cached_binaries  # noqa: E402
-
-
-def kubelab_command() -> list[str]:
-    script = Path(sys.executable).with_name("kubelab")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kubelab.cli"]
+from kubelab_process import kubelab_command  # noqa: E402
 
 
 def run(args: list[str], env: dict[str, str]) -> float:
