@@ -19,6 +19,7 @@ TIMEOUTS: dict[str, float] = {
     "node_ready": 60.0,
     "job_created": 90.0,
     "quota_synced": 5.0,
+    "quota_admission": 3.0,
     "check": 10.0,
     "converge": 20.0,
     "default": 30.0,

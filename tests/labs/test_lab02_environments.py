@@ -82,6 +82,17 @@ def test_only_the_quota_403_is_a_refusal() -> None:
         lab02.greedy_pod_answer(_Api(rbac), "dev")  # type: ignore[arg-type]
 
 
+def test_the_probe_knows_which_quota_status_must_refuse_the_greedy_pod() -> None:
+    """Does the probe ask again only when the quota's computed status leaves less than 3 CPUs?"""
+    def status(hard: dict[str, str], used: dict[str, str] | None = None) -> dict[str, object]:
+        return {"status": {"hard": hard, "used": used or {}}}
+    assert lab02.quota_refuses_greedy_pod(status({"requests.cpu": "2", "limits.cpu": "4"}))
+    assert lab02.quota_refuses_greedy_pod(status({"limits.cpu": "4"}, {"limits.cpu": "1500m"}))
+    assert lab02.quota_refuses_greedy_pod(status({"pods": "3"}, {"pods": "3"}))
+    assert not lab02.quota_refuses_greedy_pod(status({"requests.cpu": "8", "limits.cpu": "8", "pods": "10"}))
+    assert not lab02.quota_refuses_greedy_pod(status({"requests.memory": "1Gi"}))
+
+
 def test_quota_applied_just_now_is_enforced_by_the_probe(kube_api: KubeApi, namespace: str) -> None:
     """A pod admitted before the quota existed makes the API server remember « no quota here »
     for a while; right after the quota is applied, is the 3-CPU pod still reported as refused?"""

@@ -16,6 +16,7 @@ without that annotation, are never touched.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
@@ -24,7 +25,9 @@ from kubelab.kube_api import ApiError, KubeApi, RefusedError
 from kubelab.objects import (containers, default_storage_class, is_ready, labels_of, listing, missing_resources,
                              name_of, pod_spec, pod_template, pods_of, quantity, selects)
 from kubelab.ports import IngressBackend, ingress_backends, service_port
-from kubelab.waiting import wait_for
+from kubelab.waiting import TIMEOUTS, wait_for
+
+Obj = dict[str, Any]
 
 registry = Registry()
 check = registry.check
@@ -114,9 +117,31 @@ def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     quota is applied. So first wait (a watch, read-only) until the quota controller has computed
     the status of every quota of the namespace: by then the admission knows them.
     """
-    wait_for(api, "v1", "ResourceQuota", lambda quotas: all((q.get("status") or {}).get("hard") for q in quotas),
-             namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
-    return greedy_pod_answer(api, namespace)
+    quotas = wait_for(api, "v1", "ResourceQuota",
+                      lambda items: all((q.get("status") or {}).get("hard") for q in items),
+                      namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
+    answer = greedy_pod_answer(api, namespace)
+    # The API server's own quota informer may trail our watch by a few milliseconds: while the
+    # computed status says the pod must be refused and it was admitted, ask again, briefly.
+    deadline = time.monotonic() + TIMEOUTS["quota_admission"]
+    while not answer["refused"] and any(quota_refuses_greedy_pod(q) for q in quotas) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answer = greedy_pod_answer(api, namespace)
+    return answer
+
+
+GREEDY_ASKS = {"requests.cpu": 3.0, "limits.cpu": 3.0, "cpu": 3.0, "pods": 1.0, "count/pods": 1.0}
+
+
+def quota_refuses_greedy_pod(quota: Obj) -> bool:
+    """Does a quota's computed status (hard minus used) leave less than the 3-CPU pod asks for?"""
+    status = quota.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    for name, asked in GREEDY_ASKS.items():
+        limit = quantity(hard.get(name))
+        if limit is not None and limit - (quantity(used.get(name)) or 0.0) < asked:
+            return True
+    return False
 
 
 def greedy_pod_answer(api: KubeApi, namespace: str) -> dict[str, Any]:
