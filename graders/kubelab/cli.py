@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kubelab.errors import EXIT_OK, KubelabError, UsageError
+from kubelab.typography import french
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -25,7 +26,7 @@ def cmd_sandbox_build(args: argparse.Namespace) -> int:
     from kubelab.sandbox.build import binaries_dir, ensure_binaries
 
     ensure_binaries(allow_go_download=not args.no_go_download)
-    print(f"Binaires du bac à sable prêts : {binaries_dir()}")
+    print(french(f"Binaires du bac à sable prêts : {binaries_dir()}"))
     return EXIT_OK
 
 
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except KubelabError as exc:
-        print(f"Erreur : {exc.message}", file=sys.stderr)
+        print(french(f"Erreur : {exc.message}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)

@@ -13,6 +13,7 @@ from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK, UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.outcomes import GradeReport
 from kubelab.reports import json_report, junit, terminal
+from kubelab.typography import french
 
 
 def cmd_labs(args: argparse.Namespace) -> int:
@@ -57,6 +58,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError("--snapshot ne se combine pas avec --kubeconfig, --context, --sandbox ou --namespace.")
         return _emit(grade_snapshot(args.lab, Path(args.snapshot), include_hidden=include_hidden), args)
     load_lab(args.lab)
+    if args.namespaces and args.allow_probes:
+        raise UsageError("--allow-probes ne se combine pas avec --namespaces : les sondes en direct écrivent dans le "
+                         "namespace de chaque apprenant ; lancez-les pour un apprenant à la fois, avec --namespace.")
     if args.namespaces:
         return _grade_classroom(args)
     api = connect_from_args(args)
@@ -96,7 +100,7 @@ def _grade_classroom(args: argparse.Namespace) -> int:
     if args.csv:
         Path(args.csv).write_text(table, encoding="utf-8")
         graded = sum(1 for _, r in results if not isinstance(r, str))
-        print(f"{graded}/{len(results)} namespaces corrigés ; résultats dans « {args.csv} ».")
+        print(french(f"{graded}/{len(results)} namespaces corrigés ; résultats dans « {args.csv} »."))
     else:
         sys.stdout.write(table)
     complete = all(not isinstance(r, str) and not r.errors for _, r in results)
@@ -117,7 +121,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     output = Path(args.output or f"{lab.id}.snapshot.json")
     snapshot.write(document, output)
     count = sum(len(items) for items in document["lists"].values())
-    print(f"Instantané du lab {lab.id} écrit dans « {output} » ({count} objets, empreinte {document['sha256'][:12]}).")
+    print(french(f"Instantané du lab {lab.id} écrit dans « {output} » ({count} objets, empreinte {document['sha256'][:12]})."))
     return EXIT_OK
 
 
@@ -131,7 +135,7 @@ def cmd_lab_setup(args: argparse.Namespace) -> int:
         namespace = lab_setup.setup(api, lab, args.namespace)
     finally:
         api.close()
-    print(f"Lab {lab.id} prêt dans le namespace « {namespace} ».")
+    print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
     return EXIT_OK
 
 
@@ -153,7 +157,7 @@ def cmd_lab_reset(args: argparse.Namespace) -> int:
         lab_setup.reset(api, lab, namespace)
     finally:
         api.close()
-    print(f"Lab {lab.id} remis à zéro dans le namespace « {namespace} ».")
+    print(french(f"Lab {lab.id} remis à zéro dans le namespace « {namespace} »."))
     return EXIT_OK
 
 
@@ -170,7 +174,7 @@ def cmd_lab_apply(args: argparse.Namespace) -> int:
         manifests.apply_all(api, objects, namespace)
     finally:
         api.close()
-    print(f"{len(objects)} objets de « {args.variant} » appliqués dans « {namespace} ».")
+    print(french(f"{len(objects)} objets de « {args.variant} » appliqués dans « {namespace} »."))
     return EXIT_OK
 
 

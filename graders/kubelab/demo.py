@@ -10,6 +10,7 @@ from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK
 from kubelab.grading import grade_live
 from kubelab.lab_setup import apply_variant, setup
 from kubelab.reports import terminal
+from kubelab.typography import french
 
 DEMO_ADDONS = ("dns", "hostpath-storage", "ingress", "rbac", "metrics-server")
 DEMO_WAIT = 20.0
@@ -36,13 +37,13 @@ def run_demo(name: str, keep: bool = False) -> int:
                 report = grade_live(lab.id, api, namespace, allow=("dry-run",),
                                     wait=DEMO_WAIT if variant == "solution" else 2.0)
                 elapsed = time.monotonic() - started
-                print(f"\n===== {lab.id} : {variant} =====")
+                print(french(f"\n===== {lab.id} : {variant} ====="))
                 sys.stdout.write(terminal.render(report, colour=colour))
                 summary.append((lab.id, variant, report.score, report.max_score, elapsed))
     finally:
         if not keep:
             sandbox.down()
-    print("\nRésumé :")
+    print(french("\nRésumé :"))
     for lab_id, variant, score, maximum, elapsed in summary:
         print(f"  {lab_id:<28} {variant:<9} {score:>3}/{maximum:<3}  ({elapsed:.1f} s)")
     solutions_full = all(score == maximum for _, variant, score, maximum, _ in summary if variant == "solution")

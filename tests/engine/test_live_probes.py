@@ -17,7 +17,7 @@ import pytest
 
 from kubelab import live_probes
 from kubelab.catalog import load_lab
-from kubelab.errors import KubelabError
+from kubelab.errors import InfrastructureError, KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.labs import lab03_stockage_pvc as lab03
 from kubelab.labs import lab04_networkpolicies as lab04
@@ -116,6 +116,15 @@ def test_allow_probes_with_snapshot_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--allow-probes ne se combine pas avec --snapshot" in result.stderr
     assert SECTION not in result.stdout
+
+
+def test_allow_probes_in_classroom_mode_is_a_usage_error() -> None:
+    """Probes write in each learner's namespace: refused before any connection, with the way to do it instead."""
+    result = run_cli("grade", LAB03, "--namespaces", "etudiant-*", "--allow-probes",
+                     "--kubeconfig", "/nonexistent/kubeconfig")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--allow-probes ne se combine pas avec --namespaces" in result.stderr
+    assert "avec --namespace." in result.stderr and result.stdout == ""
 
 
 # --- pure parts ---------------------------------------------------------------------------------
@@ -281,6 +290,22 @@ def test_lab03_persistence_logic(monkeypatch: pytest.MonkeyPatch, survives: bool
         assert sql_seen[-1] == "DROP TABLE kubelab_persistance;"
     else:
         assert "(table absente)" in result.message and not any(s.startswith("DROP") for s in sql_seen)
+
+
+def test_lab03_probe_interrupted_after_writing_names_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new pod never gets ready: is the ⚠ saying which table the probe left behind, and how to drop it?"""
+    api = _RealishApi([_ready_pod("postgres-0")])
+
+    def never_ready(*_args: Any, **_kwargs: Any) -> list[dict]:
+        raise InfrastructureError("délai dépassé en attendant le nouveau pod `postgres-0` prêt")
+
+    monkeypatch.setattr(lab03, "exec_in_pod", lambda *_args: (0, "", ""))
+    monkeypatch.setattr(lab03, "wait_for", never_ready)
+    [result] = lab03.persistence(api, "ns")
+    assert result.ok is None and api.writes == [("delete", "postgres-0")]
+    assert result.message.startswith("interrompue : délai dépassé")
+    assert "la table `kubelab_persistance` écrite par la sonde peut rester" in result.message
+    assert "DROP TABLE kubelab_persistance;" in result.message
 
 
 def test_lab03_probe_does_nothing_when_pod_not_ready() -> None:

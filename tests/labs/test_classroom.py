@@ -13,6 +13,7 @@ import pytest
 from kubelab.catalog import load_lab
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
+from kubelab.typography import french
 from tests.helpers import run_cli
 
 LAB = "03-stockage-pvc"
@@ -69,4 +70,4 @@ def test_pattern_matching_nothing_is_a_usage_error(kube_sandbox: object) -> None
     done = run_cli("grade", LAB, "--namespaces", "personne-*", "--kubeconfig",
                    str(kube_sandbox.kubeconfig))  # type: ignore[attr-defined]
     assert done.returncode == 2
-    assert "Aucun namespace ne correspond au motif « personne-* »" in done.stderr
+    assert french("Aucun namespace ne correspond au motif « personne-* »") in done.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kubelab import cli
+from kubelab.typography import french
 from tests.helpers import run_cli
 
 NB = "\u00a0"
@@ -146,7 +147,7 @@ def test_malformed_yaml_names_the_file(tmp_path: Path) -> None:
     broken.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
     done = matrix("--namespace", "shop", "--from-files", str(tmp_path))
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith("Erreur : YAML invalide dans") and str(broken) in done.stderr
+    assert done.stderr.startswith(french("Erreur : YAML invalide dans")) and str(broken) in done.stderr
 
 
 def test_bad_inputs_exit_2_with_french_messages(tmp_path: Path) -> None:
@@ -155,7 +156,7 @@ def test_bad_inputs_exit_2_with_french_messages(tmp_path: Path) -> None:
     unknown = matrix("--namespace", "nowhere", "--from-files", str(tmp_path))
     assert unknown.returncode == 2 and f"namespace «{NB}nowhere{NB}» n'existe pas" in unknown.stderr
     port = matrix("--namespace", "shop", "--from-files", str(tmp_path), "--port", "99999")
-    assert port.returncode == 2 and f"Erreur : Port hors limites «{NB}99999{NB}»" in port.stderr
+    assert port.returncode == 2 and french(f"Erreur : Port hors limites «{NB}99999{NB}»") in port.stderr
     missing = matrix("--namespace", "shop", "--from-files", str(tmp_path / "absent"))
     assert missing.returncode == 2 and "introuvable" in missing.stderr
     (tmp_path / "bad.yaml").write_text(POLICIES.replace("podSelector: {matchLabels: {app: frontend}}}]",

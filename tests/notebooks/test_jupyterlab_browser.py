@@ -146,6 +146,8 @@ def test_run_all_then_verify_shows_the_checklist(jupyterlab: JupyterLab, page: o
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.goto(f"{jupyterlab.url}/lab/tree/{LAB_ID}.ipynb?token={jupyterlab.token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    # The indicator says « idle » while the toolbar still reads « No Kernel »: wait for the kernel itself.
+    page.locator(".jp-Toolbar-kernelName", has_text="Python").first.wait_for(timeout=60_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
     _shot(page, "01-ouvert.png")
 

@@ -295,14 +295,18 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
     _run_sql(api, namespace, container, f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (marker text); "
                                         f"INSERT INTO {PROBE_TABLE} VALUES ('{marker}');")
     old_uid = pod["metadata"]["uid"]
-    api.delete("v1", "Pod", POD, namespace)
-    wait_for(api, "v1", "Pod", named(POD, lambda p: p["metadata"]["uid"] != old_uid and is_pod_ready(p)
-                                     and not p["metadata"].get("deletionTimestamp")),
-             namespace=namespace, timeout="live_restart", what=f"le nouveau pod `{POD}` prêt")
-    exists = _run_sql(api, namespace, container, f"SELECT to_regclass('{PROBE_TABLE}') IS NOT NULL;") == ["t"]
-    rows = _run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists else ["(table absente)"]
-    if exists:
-        _run_sql(api, namespace, container, f"DROP TABLE {PROBE_TABLE};")
+    try:
+        api.delete("v1", "Pod", POD, namespace)
+        wait_for(api, "v1", "Pod", named(POD, lambda p: p["metadata"]["uid"] != old_uid and is_pod_ready(p)
+                                         and not p["metadata"].get("deletionTimestamp")),
+                 namespace=namespace, timeout="live_restart", what=f"le nouveau pod `{POD}` prêt")
+        exists = _run_sql(api, namespace, container, f"SELECT to_regclass('{PROBE_TABLE}') IS NOT NULL;") == ["t"]
+        rows = _run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists else ["(table absente)"]
+        if exists:
+            _run_sql(api, namespace, container, f"DROP TABLE {PROBE_TABLE};")
+    except KubelabError as exc:
+        raise type(exc)(f"{exc.message} ; la table `{PROBE_TABLE}` écrite par la sonde peut rester "
+                           f"(à supprimer : DROP TABLE {PROBE_TABLE};)") from exc
     if marker in rows:
         return [LiveProbeResult(title, True, "la donnée écrite a survécu au redémarrage du pod "
                                              f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée ensuite).")]
