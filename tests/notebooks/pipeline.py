@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook
 from kubelab.catalog import Lab
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import setup
+from kubelab.manifests import FACT_PLACEHOLDERS
 
 from .nbtools import Course, builder, errors, execute, kernel_env
 
@@ -39,16 +40,30 @@ class Learner:
         return self.folder(lab) / f"{lab.id}.ipynb"
 
 
-def learner(name: str, lab: Lab, root: Path, variant: str | None, quiz: bool) -> Learner:
-    """``variant`` : ``solution``, ``mutants/x``… ou ``None`` (le point de départ publié, tel quel)."""
+def learner(name: str, lab: Lab, root: Path, variant: str | None, quiz: bool, api: KubeApi | None = None) -> Learner:
+    """``variant`` : ``solution``, ``mutants/x``… ou ``None`` (le point de départ publié, tel quel).
+
+    Avec ``api``, l'apprenant écrit les faits qu'il a relevés sur le cluster (lab 01) à la place
+    des marqueurs ``__NODES__``… des fichiers de la variante, comme le ferait un vrai apprenant.
+    """
     build = builder()
     answers: dict[str, str] = {}
     if variant is not None:
         answers.update(build.variant_answers(lab, variant))
+    if api is not None:
+        answers = {cell: with_facts(api, source) for cell, source in answers.items()}
     if quiz:
         answers.update(build.quiz_answers(lab, True))
     namespace = f"nb-{name}-{uuid.uuid4().hex[:5]}"[:63]
     return Learner(name, namespace, root / "apprenants" / name, answers)
+
+
+def with_facts(api: KubeApi, source: str) -> str:
+    """``source`` où chaque marqueur de fait (``__NODES__``…) est remplacé par le fait lu sur le cluster."""
+    for placeholder, read in FACT_PLACEHOLDERS.items():
+        if placeholder in source:
+            source = source.replace(placeholder, read(api))
+    return source
 
 
 def plant_secret(api: KubeApi, lab: Lab, who: Learner, name: str, values: dict[str, str]) -> None:
