@@ -115,14 +115,14 @@ def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     A pod admitted in the namespace before its ResourceQuota existed makes the API server's quota
     admission remember « no quota here » for a while, and let the next pod through even once the
     quota is applied. So first wait (a watch, read-only) until the quota controller has computed
-    the status of every quota of the namespace: by then the admission knows them.
+    the status of every quota of the namespace. The admission reads quotas from its own informer,
+    which nothing outside the API server can watch: when that status says the pod must be refused
+    and it was admitted, the dry run is asked again for at most ``TIMEOUTS["quota_admission"]``.
     """
     quotas = wait_for(api, "v1", "ResourceQuota",
                       lambda items: all((q.get("status") or {}).get("hard") for q in items),
                       namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
     answer = greedy_pod_answer(api, namespace)
-    # The API server's own quota informer may trail our watch by a few milliseconds: while the
-    # computed status says the pod must be refused and it was admitted, ask again, briefly.
     deadline = time.monotonic() + TIMEOUTS["quota_admission"]
     while not answer["refused"] and any(quota_refuses_greedy_pod(q) for q in quotas) and time.monotonic() < deadline:
         time.sleep(0.1)

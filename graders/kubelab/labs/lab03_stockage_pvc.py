@@ -306,7 +306,7 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
             _run_sql(api, namespace, container, f"DROP TABLE {PROBE_TABLE};")
     except KubelabError as exc:
         raise type(exc)(f"{exc.message} ; la table `{PROBE_TABLE}` écrite par la sonde peut rester "
-                           f"(à supprimer : DROP TABLE {PROBE_TABLE};)") from exc
+                        f"(à supprimer : DROP TABLE {PROBE_TABLE};)") from exc
     if marker in rows:
         return [LiveProbeResult(title, True, "la donnée écrite a survécu au redémarrage du pod "
                                              f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée ensuite).")]
