@@ -38,5 +38,13 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
     return passed(f"Le PVC `{name}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
 
 
+def named_claim_request(state: ClusterState, name: str) -> Verdict:
+    """:func:`claim_request` for the PVC ``name`` of the lab's namespace, which must exist."""
+    pvc = state.get("v1", "PersistentVolumeClaim", name)
+    if pvc is None:
+        return failed(f"Le PVC `{name}` devrait exister (trouvé : aucun).", ObjectRef("PersistentVolumeClaim", name))
+    return claim_request(state, pvc)
+
+
 def _size(amount: int) -> str:
     return f"{amount // GIBIBYTE}Gi" if amount % GIBIBYTE == 0 else str(amount)

@@ -47,6 +47,11 @@ def service_port(service: Obj, reference: Obj) -> Obj | None:
     return None
 
 
+def port_text(reference: Obj) -> str:
+    """How an Ingress backend's ``port`` reads in a message: its ``number``, else its ``name``."""
+    return str(reference.get("number", reference.get("name", "?")))
+
+
 @dataclass(frozen=True)
 class IngressBackend:
     """One backend of an Ingress: the default one (``host`` is ``None``) or a rule's path."""

@@ -18,7 +18,7 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import KubeApi
 from kubelab.objects import (containers, control_plane_pods, default_storage_class, is_ready, labels_of, listing,
-                             name_of, owned_by, pod_template, selects)
+                             name_of, owned_by, pod_template, pods_of, selects)
 from kubelab.ports import container_ports
 
 registry = Registry()
@@ -222,9 +222,7 @@ def hello_deployment(state: ClusterState) -> Verdict:
 def _chain(state: ClusterState, deployment: dict) -> tuple[list[dict], list[dict]]:
     """(ReplicaSets owned by the Deployment, live pods owned by those ReplicaSets)."""
     replica_sets = [rs for rs in state.objects("apps/v1", "ReplicaSet") if owned_by(rs, deployment)]
-    pods = [p for p in state.objects("v1", "Pod")
-            if any(owned_by(p, rs) for rs in replica_sets) and not p["metadata"].get("deletionTimestamp")]
-    return replica_sets, pods
+    return replica_sets, pods_of(deployment, state.objects("v1", "Pod"), replica_sets)
 
 
 @check("hello-pods-ready", title="ReplicaSet et pods prêts", category="fiabilité", course=COURSE,

@@ -24,7 +24,7 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
 from kubelab.objects import (containers, default_storage_class, is_ready, labels_of, listing, missing_resources,
                              name_of, pod_spec, pod_template, pods_of, quantity, selects)
-from kubelab.ports import IngressBackend, ingress_backends, service_port
+from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port
 from kubelab.waiting import TIMEOUTS, wait_for
 
 Obj = dict[str, Any]
@@ -500,8 +500,7 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
             and service_port(service, backend.service.get("port") or {}) is not None
 
     def shown(backend: IngressBackend) -> str:
-        port = backend.service.get("port") or {}
-        return f"`{backend.service.get('name', '')}:{port.get('number', port.get('name', '?'))}`"
+        return f"`{backend.service.get('name', '')}:{port_text(backend.service.get('port') or {})}`"
 
     wrong = [shown(backend) for backend in backends if not right(backend)]
     if not backends or wrong:

@@ -24,7 +24,7 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
 from kubelab.credentials import secret_with_keys
 from kubelab.objects import (SECRET_NAME, containers, is_ready, labels_of, listing, missing_resources, name_of,
                              plaintext_secrets, pod_spec, pod_template, pods_of, secret_key_ref, selects)
-from kubelab.ports import IngressBackend, declared_ports, service_port, shown_ports, target_of
+from kubelab.ports import IngressBackend, declared_ports, port_text, service_port, shown_ports, target_of
 from kubelab.ports import ingress_backends as backends_of  # the check below is called ingress_backends
 
 registry = Registry()
@@ -189,10 +189,6 @@ def _keys(obj: Obj) -> set[str]:
     if obj.get("kind") == "Secret":
         return secret_keys(obj)
     return {*(obj.get("data") or {}), *(obj.get("binaryData") or {})}
-
-
-def _port_text(port: Obj) -> str:
-    return str(port.get("number", port.get("name", "?")))
 
 
 def _routes_to(backend: Obj, name: str, service: Obj | None, number: int) -> bool:
@@ -660,15 +656,13 @@ def ingress_routes(state: ClusterState) -> Verdict:
         return MISSING_INGRESS
     problems = []
     for host, service_name, number in ROUTES:
-        rules = [r for r in ingress["spec"].get("rules") or [] if r.get("host") == host]
-        backends = [(p.get("backend") or {}).get("service") or {} for r in rules
-                    for p in (r.get("http") or {}).get("paths") or []]
+        backends = [backend.service for backend in backends_of(ingress) if backend.host == host]
         if not backends:
             problems.append(f"aucune règle pour `{host}`")
             continue
         service = state.get("v1", "Service", service_name)
         if not any(_routes_to(b, service_name, service, number) for b in backends):
-            shown = ", ".join(f"`{b.get('name', '?')}:{_port_text(b.get('port') or {})}`" for b in backends)
+            shown = ", ".join(f"`{b.get('name', '?')}:{port_text(b.get('port') or {})}`" for b in backends)
             problems.append(f"`{host}` → {shown}")
     if problems:
         return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
@@ -700,7 +694,7 @@ def ingress_backends(state: ClusterState) -> Verdict:
                 problems.append(f"`{name_of(ingress)}`, {where} → Service `{name}` (introuvable)")
             elif service_port(service, port) is None:
                 ports = shown_ports(service["spec"].get("ports") or [], "port") or "aucun"
-                problems.append(f"`{name_of(ingress)}`, {where} → `{name}:{_port_text(port)}` "
+                problems.append(f"`{name_of(ingress)}`, {where} → `{name}:{port_text(port)}` "
                                 f"(ports du Service : {ports})")
     if problems:
         return failed(f"Chaque backend d'Ingress devrait désigner un Service et un port qui existent "

@@ -38,7 +38,7 @@ from typing import Any
 
 from kubelab import manifests
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
-from kubelab.claims import claim_request
+from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
 from kubelab.kube_api import KubeApi
 from kubelab.objects import containers, is_ready, listing, pod_spec, pods_of
@@ -421,11 +421,7 @@ def _cronjob(state: ClusterState) -> Obj | None:
        hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`. "
             "Il reste Pending jusqu'à la première sauvegarde (WaitForFirstConsumer) : c'est normal.")
 def backup_pvc(state: ClusterState) -> Verdict:
-    pvc = state.get("v1", "PersistentVolumeClaim", CLAIM)
-    ref = ObjectRef("PersistentVolumeClaim", CLAIM)
-    if pvc is None:
-        return failed(f"Le PVC `{CLAIM}` devrait exister (trouvé : aucun).", ref)
-    return claim_request(state, pvc)
+    return named_claim_request(state, CLAIM)
 
 
 @check("backup-schedule", title="Un horaire cron valide et raisonnable", category="exploitation", course=COURSE,

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
-from kubelab.claims import claim_request
+from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
 from kubelab.objects import SECRET_NAME, containers, env_var, is_ready, listing, pod_spec, pods_of
 
@@ -518,11 +518,7 @@ def grafana_data_persistent(state: ClusterState) -> Verdict:
 @check("grafana-claim-spec", title="La demande de volume de Grafana", category="stockage", course=COURSE,
        hint="Classe par défaut (pas de `storageClassName`, ou `microk8s-hostpath`), `ReadWriteOnce`, au moins `1Gi`.")
 def grafana_claim_spec(state: ClusterState) -> Verdict:
-    pvc = state.get("v1", "PersistentVolumeClaim", CLAIM)
-    ref = ObjectRef("PersistentVolumeClaim", CLAIM)
-    if pvc is None:
-        return failed(f"Le PVC `{CLAIM}` devrait exister (trouvé : aucun).", ref)
-    return claim_request(state, pvc)
+    return named_claim_request(state, CLAIM)
 
 
 @check("grafana-claim-bound", title="Le PVC de Grafana est lié", category="stockage", course=COURSE,

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
-from kubelab.objects import containers, is_ready, labels_of, listing, name_of, owned_by, pod_spec, pod_template, selects
-from kubelab.ports import container_ports, declared_ports, ingress_backends, service_port, shown_ports, target_of
+from kubelab.objects import (containers, is_ready, labels_of, listing, name_of, owned_by, pod_spec, pod_template,
+                             pods_of, selects)
+from kubelab.ports import (container_ports, declared_ports, ingress_backends, port_text, service_port, shown_ports,
+                           target_of)
 
 registry = Registry()
 check = registry.check
@@ -214,8 +216,7 @@ def service_selects_web_pods(state: ClusterState) -> Verdict:
     if not selector:
         return failed("Le Service `web` devrait avoir un sélecteur (trouvé : aucun).", SERVICE)
     pods = [p for p in state.objects("v1", "Pod") if not p["metadata"].get("deletionTimestamp")]
-    sets = [rs for rs in state.objects("apps/v1", "ReplicaSet") if owned_by(rs, web)]
-    web_pods = {name_of(p) for p in pods if any(owned_by(p, rs) for rs in sets)}
+    web_pods = {name_of(p) for p in pods_of(web, pods, state.objects("apps/v1", "ReplicaSet"))}
     selected = [p for p in pods if selects(selector, labels_of(p))]
     foreign = sorted(name_of(p) for p in selected if name_of(p) not in web_pods)
     if foreign:
@@ -261,8 +262,7 @@ def service_target_port(state: ClusterState) -> Verdict:
 
 
 def _shown_backend(backend: Obj) -> str:
-    port = backend.get("port") or {}
-    return f"`{backend.get('name', '?')}:{port.get('number', port.get('name', '?'))}`"
+    return f"`{backend.get('name', '?')}:{port_text(backend.get('port') or {})}`"
 
 
 @check("web-ingress-backend-port", title="Incident 5 : l'Ingress web vise un port du Service", category="réseau",
