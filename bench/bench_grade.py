@@ -39,9 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "graders"))
 
-from kubelab.catalog import Lab, lab_ids, load_lab  # noqa: E402
+from kubelab.catalog import Lab, available_labs  # noqa: E402
 from kubelab.cluster_state import LiveState, ProbeNotAllowed  # noqa: E402
-from kubelab.errors import UsageError  # noqa: E402
 from kubelab.grading import grade  # noqa: E402
 from kubelab.kube_api import KubeApi  # noqa: E402
 from kubelab.lab_setup import apply_variant, setup  # noqa: E402
@@ -52,18 +51,6 @@ ADDONS = ("dns", "hostpath-storage", "ingress", "rbac")
 GOAL_WARM_MS = 100.0
 GOAL_PROCESS_S = 1.5
 CONVERGE_S = 120.0
-
-
-def loadable_labs() -> list[Lab]:
-    """``available_labs()``, but a lab whose grader does not load is reported and skipped."""
-    labs = []
-    for lab_id in lab_ids():
-        try:
-            labs.append(load_lab(lab_id))
-        except UsageError as exc:
-            if "pas encore de correcteur" not in exc.message:
-                print(f"{lab_id} ignoré : {exc.message}")
-    return labs
 
 
 def allow(lab: Lab) -> tuple[str, ...]:
@@ -143,7 +130,8 @@ def main() -> None:
     parser.add_argument("--lab", action="append", help="ne mesurer que ce lab (répétable)")
     args = parser.parse_args()
 
-    labs = [lab for lab in loadable_labs() if not args.lab or lab.id in args.lab]
+    labs = [lab for lab in available_labs(on_broken=lambda lab_id, exc: print(f"{lab_id} ignoré : {exc.message}"))
+            if not args.lab or lab.id in args.lab]
     if not labs:
         sys.exit("aucun lab à mesurer")
     root = Path(tempfile.mkdtemp(prefix="kubelab-bench-grade-"))
