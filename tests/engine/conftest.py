@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,6 +189,17 @@ def audit_events(sandbox: Any, user: str | None = None) -> list[Obj]:
         if user is None or event.get("user", {}).get("username") == user:
             events.append(event)
     return events
+
+
+def settled_audit_events(sandbox: Any, user: str, minimum: int, timeout: float = 5.0) -> list[Obj]:
+    """The user's audit events once there are ``minimum`` of them (the log is written in blocking
+    mode, but allow the last flush), or whatever is there after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = audit_events(sandbox, user)
+        if len(events) >= minimum or time.monotonic() > deadline:
+            return events
+        time.sleep(0.1)
 
 
 def namespace_exists(api: KubeApi, name: str) -> bool:

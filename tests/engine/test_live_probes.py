@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from kubelab.labs import lab03_stockage_pvc as lab03
 from kubelab.labs import lab04_networkpolicies as lab04
 from kubelab.lab_setup import apply_variant, setup
 from kubelab.typography import french
-from tests.engine.conftest import (LAB03, MUTATING_VERBS, audit_events, bind_cluster_role, mint_kubeconfig, unique_user,
-                                   wait_authorized)
+from tests.engine.conftest import (LAB03, MUTATING_VERBS, bind_cluster_role, mint_kubeconfig, settled_audit_events,
+                                   unique_user, wait_authorized)
 from tests.helpers import run_cli
 
 LAB04 = "04-networkpolicies"
@@ -46,15 +45,6 @@ def grader(sandbox: Any, kube_api: KubeApi, tmp_path: Path):
     wait_authorized(kube_api, user, "list", "secrets", "kube-system")
     yield user, mint_kubeconfig(sandbox, tmp_path / f"{user}.kubeconfig", user)
     kube_api.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", binding)
-
-
-def _events(sandbox: Any, user: str, minimum: int, timeout: float = 5.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        events = audit_events(sandbox, user)
-        if len(events) >= minimum or time.monotonic() > deadline:
-            return events
-        time.sleep(0.1)
 
 
 def _pods(api: KubeApi, namespace: str) -> dict[str, tuple[str, str]]:
@@ -83,7 +73,7 @@ def test_lab03_probe_on_sandbox_writes_nothing(sandbox: Any, kube_api: KubeApi, 
     assert "✓" not in section and "✗" not in section
 
     assert _pods(kube_api, solved_namespace) == before
-    events = _events(sandbox, user, minimum=2 * len(load_lab(LAB03).reads))
+    events = settled_audit_events(sandbox, user, minimum=2 * len(load_lab(LAB03).reads))
     assert events, f"aucun événement d'audit pour {user}"
     writes = [f"{e['verb']} {e['requestURI']}" for e in events if e["verb"] in MUTATING_VERBS]
     assert writes == [], "les sondes ont écrit sur le bac à sable :\n" + "\n".join(writes)

@@ -18,7 +18,6 @@ access review (SubjectAccessReview and friends write nothing but are « create �
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,8 @@ from kubelab.catalog import Lab, lab_ids, load_lab
 from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
-from tests.engine.conftest import (LAB03, MUTATING_VERBS, audit_events, bind_cluster_role, mint_kubeconfig, unique_user,
-                                   wait_authorized)
+from tests.engine.conftest import (LAB03, MUTATING_VERBS, bind_cluster_role, mint_kubeconfig, settled_audit_events,
+                                   unique_user, wait_authorized)
 from tests.helpers import run_cli
 
 REVIEWS = {"subjectaccessreviews", "selfsubjectaccessreviews", "localsubjectaccessreviews",
@@ -65,16 +64,6 @@ def _writes(events: list[dict], allow_dry_run: bool) -> list[str]:
             if e["verb"] in MUTATING_VERBS and not _allowed_write(e, allow_dry_run)]
 
 
-def _events_settled(sandbox: Any, user: str, expected_min: int, timeout: float = 5.0) -> list[dict]:
-    """The user's audit events (the log is written in blocking mode, but allow the last flush)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        events = audit_events(sandbox, user)
-        if len(events) >= expected_min or time.monotonic() > deadline:
-            return events
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("allow_dry_run", [False, True], ids=["lecture-seule", "allow-dry-run"])
 def test_grading_and_snapshot_make_no_write(sandbox: Any, grader_identity: tuple[str, Path], solved_namespace: str,
                                             tmp_path: Path, allow_dry_run: bool) -> None:
@@ -90,7 +79,7 @@ def test_grading_and_snapshot_make_no_write(sandbox: Any, grader_identity: tuple
         assert result.returncode == 0, (args, result.stdout, result.stderr)
 
     lab = load_lab(LAB03)
-    events = _events_settled(sandbox, user, expected_min=3 * len(lab.reads))
+    events = settled_audit_events(sandbox, user, minimum=3 * len(lab.reads))
     assert events, f"aucun événement d'audit pour {user} : l'identification des requêtes ne marche pas"
     listed = {(e["objectRef"].get("resource"), e["objectRef"].get("namespace")) for e in events
               if e["verb"] == "list" and e.get("objectRef")}
@@ -137,7 +126,7 @@ def test_dry_runs_only_with_allow_dry_run(sandbox: Any, kube_api: KubeApi, grade
                          "--format", "json", *flags)
         assert result.returncode in (0, 1, 3), result.stderr
         report = json.loads(result.stdout)
-        events = _events_settled(sandbox, user, expected_min=len(lab.reads))
+        events = settled_audit_events(sandbox, user, minimum=len(lab.reads))
         assert events, f"aucun événement d'audit pour {user}"
         writes = _writes(events, allow_dry_run)
         assert writes == [], "la correction a écrit dans le cluster :\n" + "\n".join(writes)
