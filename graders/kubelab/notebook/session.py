@@ -13,7 +13,7 @@ from typing import Any
 
 from kubelab import lab_setup
 from kubelab.catalog import load_lab
-from kubelab.errors import KubelabError, UsageError
+from kubelab.errors import KubelabError
 from kubelab.grading import grade, live_state
 from kubelab.kube_api import KubeApi
 from kubelab.notebook import applying, autograde, checklist, html, submission
@@ -204,9 +204,6 @@ class LabSession:
         started = time.monotonic()
         try:
             done = submission.submit(self.lab, self.api, self.namespace)
-        except UsageError as exc:
-            self._error(exc)
-            return
         except KubelabError as exc:
             self._error(exc)
             return
