@@ -22,14 +22,21 @@ from kubelab.objects import control_plane_pods, default_storage_class, name_of
 Obj = dict[str, Any]
 
 
+def yaml_problem(exc: yaml.YAMLError) -> tuple[Any, str]:
+    """Where the YAML parser stopped (its mark, or ``None``) and why."""
+    return getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc).splitlines()[0]
+
+
 def parse(text: str, source: str) -> list[Obj]:
-    """The YAML documents of ``text``; a French error naming ``source`` when malformed."""
+    """The YAML documents of ``text``; a French error naming ``source`` when malformed.
+
+    A malformed YAML raises a ``UsageError`` whose ``__cause__`` is the parser's error.
+    """
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark, problem = yaml_problem(exc)
         where = f", ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UsageError(f"YAML invalide dans {source}{where} : {problem}.") from exc
     objects: list[Obj] = []
     for index, doc in enumerate(documents, start=1):

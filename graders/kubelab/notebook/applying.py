@@ -135,20 +135,21 @@ def parse(text: str, namespace: str, lab_namespace: str | None = None) -> list[O
     """The objects of the learner's YAML; ``UsageError`` quoting the faulty line otherwise."""
     text = retarget(text, namespace, lab_namespace)
     try:
-        list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return manifests.parse(text, "votre manifeste")
+    except UsageError as exc:
+        cause = exc.__cause__
+        if not isinstance(cause, yaml.YAMLError):
+            raise
+        mark, problem = manifests.yaml_problem(cause)
         if mark is None:
-            raise UsageError(f"YAML invalide dans votre manifeste : {problem}.") from exc
+            raise
         lines = text.splitlines()
         line = lines[mark.line] if mark.line < len(lines) else ""
         raise UsageError(
             f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {problem}. "
             f"Ligne en cause : `{line.strip() or '(vide)'}` — vérifiez l'indentation (des espaces, jamais de "
             "tabulations) et le « : » suivi d'un espace."
-        ) from exc
-    return manifests.parse(text, "votre manifeste")
+        ) from cause
 
 
 def problems_from(error: KubelabError, obj: Obj) -> list[Problem]:
