@@ -88,9 +88,10 @@ def selects(service_selector: dict[str, str] | None, labels: dict[str, str]) -> 
     return bool(service_selector) and all(labels.get(k) == v for k, v in service_selector.items())
 
 
-def is_ready(pod: Obj) -> bool:
+def is_ready(obj: Obj) -> bool:
+    """Whether the object's ``Ready`` condition is ``True`` (a pod, a node)."""
     return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+               for c in (obj.get("status") or {}).get("conditions") or [])
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:

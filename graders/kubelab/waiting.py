@@ -87,13 +87,6 @@ def named(name: str, condition: Callable[[Obj], bool]) -> Callable[[list[Obj]], 
     return lambda objects: any(o["metadata"]["name"] == name and condition(o) for o in objects)
 
 
-def pod_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions", []) or []
-    )
-
-
 def wait_for_change(api: KubeApi, api_version: str, kind: str, namespace: str | None, timeout: float) -> bool:
     """Block until an object of ``kind`` changes (``True``) or ``timeout`` passes (``False``)."""
     info = api.resource(api_version, kind)

@@ -28,8 +28,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubelab.catalog import Lab, load_lab
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
+from kubelab.objects import is_ready
 from kubelab.pytest_plugin import create_namespace
-from kubelab.waiting import named, pod_ready, wait_for
+from kubelab.waiting import named, wait_for
 
 LAB03 = "03-stockage-pvc"
 MUTATING_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
@@ -158,7 +159,7 @@ def solve_lab03(api: KubeApi, namespace: str, variant: str = "solution") -> Lab:
     lab = load_lab(LAB03)
     setup(api, lab, namespace)
     apply_variant(api, lab, variant, namespace)
-    wait_for(api, "v1", "Pod", named("postgres-0", pod_ready), namespace=namespace, timeout=90,
+    wait_for(api, "v1", "Pod", named("postgres-0", is_ready), namespace=namespace, timeout=90,
              what="le pod postgres-0 prêt")
     return lab
 

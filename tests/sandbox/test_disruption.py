@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kubelab.kube_api import KubeApi, RefusedError
-from kubelab.waiting import pod_ready, wait_for
+from kubelab.objects import is_ready
+from kubelab.waiting import wait_for
 from tests.helpers import apply_yaml
 
 APP = """
@@ -47,7 +48,7 @@ def _budget_settled(healthy: int, allowed: int):
 def test_drain_respects_the_budget_and_pods_move_elsewhere(kube_api: KubeApi, namespace: str) -> None:
     """Is an eviction that would break minAvailable refused, and an allowed one rescheduled elsewhere?"""
     apply_yaml(kube_api, APP.format(min_available=3), namespace)
-    pods = wait_for(kube_api, "v1", "Pod", lambda ps: sum(pod_ready(p) for p in ps) == 3, namespace=namespace)
+    pods = wait_for(kube_api, "v1", "Pod", lambda ps: sum(is_ready(p) for p in ps) == 3, namespace=namespace)
     wait_for(kube_api, "policy/v1", "PodDisruptionBudget", _budget_settled(3, 0), namespace=namespace)
     node = pods[0]["spec"]["nodeName"]
     victims = [p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == node]
@@ -64,7 +65,7 @@ def test_drain_respects_the_budget_and_pods_move_elsewhere(kube_api: KubeApi, na
         for victim in victims:
             _evict(kube_api, namespace, victim)
             wait_for(kube_api, "v1", "Pod",
-                     lambda ps: sum(pod_ready(p) for p in ps if not p["metadata"].get("deletionTimestamp")) == 3
+                     lambda ps: sum(is_ready(p) for p in ps if not p["metadata"].get("deletionTimestamp")) == 3
                      and all(p["metadata"]["name"] != victim for p in ps),
                      namespace=namespace, timeout="rollout", what="le remplacement du pod évincé")
         pods = kube_api.list("v1", "Pod", namespace)

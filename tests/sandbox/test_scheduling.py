@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kubelab.kube_api import KubeApi
-from kubelab.waiting import pod_ready, wait_for
+from kubelab.objects import is_ready
+from kubelab.waiting import wait_for
 from tests.helpers import apply_yaml
 
 DEPLOYMENT = """
@@ -28,7 +29,7 @@ spec:
 def test_required_anti_affinity_spreads_three_replicas_and_a_fourth_stays_pending(kube_api: KubeApi, namespace: str) -> None:
     """Are 3 replicas placed on 3 distinct nodes, and is a 4th left Pending by the scheduler?"""
     apply_yaml(kube_api, DEPLOYMENT.format(replicas=3), namespace)
-    pods = wait_for(kube_api, "v1", "Pod", lambda ps: len([p for p in ps if pod_ready(p)]) == 3,
+    pods = wait_for(kube_api, "v1", "Pod", lambda ps: len([p for p in ps if is_ready(p)]) == 3,
                     namespace=namespace, what="3 pods prêts")
     assert all(p["status"]["phase"] == "Running" for p in pods)
     assert len({p["spec"]["nodeName"] for p in pods}) == 3

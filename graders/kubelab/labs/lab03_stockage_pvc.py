@@ -15,10 +15,9 @@ from kubelab.credentials import secret_with_keys
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
-from kubelab.objects import (containers, listing, missing_resources, plaintext_secrets, pod_spec, probe_command,
-                             secret_key_ref, selects)
+from kubelab.objects import (containers, is_ready, listing, missing_resources, plaintext_secrets, pod_spec,
+                             probe_command, secret_key_ref, selects)
 from kubelab.waiting import named, wait_for
-from kubelab.waiting import pod_ready as is_pod_ready
 
 registry = Registry()
 check = registry.check
@@ -231,8 +230,7 @@ def pod_ready(state: ClusterState) -> Verdict:
     claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in pod["spec"].get("volumes") or []]
     if claim is None or claim[1] not in claims:
         return failed(f"Le pod `postgres-0` devrait monter le PVC `{CLAIM}` (trouvé : {listing(c for c in claims if c) or 'aucun PVC'}).", ref)
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions") or [])
-    if not ready:
+    if not is_ready(pod):
         phase = pod.get("status", {}).get("phase", "?")
         return failed(f"Le pod `postgres-0` devrait être prêt (trouvé : {phase}, non prêt).", ref, pending=True)
     return passed(f"Le pod `postgres-0` est prêt et monte le PVC `{claim[1]}`.", ref)
@@ -287,7 +285,7 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
     """Write a marker with psql, delete `postgres-0`, read the marker back from the new pod, drop the table."""
     title = "persistance"
     pod = api.get("v1", "Pod", POD, namespace)
-    if pod is None or not is_pod_ready(pod):
+    if pod is None or not is_ready(pod):
         return [LiveProbeResult(title, None, f"non exécutée : le pod `{POD}` n'est pas prêt, rien n'a été modifié.")]
     names = [c.get("name") for c in pod["spec"].get("containers") or []]
     container = "postgres" if "postgres" in names else names[0]
@@ -297,7 +295,7 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
     old_uid = pod["metadata"]["uid"]
     try:
         api.delete("v1", "Pod", POD, namespace)
-        wait_for(api, "v1", "Pod", named(POD, lambda p: p["metadata"]["uid"] != old_uid and is_pod_ready(p)
+        wait_for(api, "v1", "Pod", named(POD, lambda p: p["metadata"]["uid"] != old_uid and is_ready(p)
                                          and not p["metadata"].get("deletionTimestamp")),
                  namespace=namespace, timeout="live_restart", what=f"le nouveau pod `{POD}` prêt")
         exists = _run_sql(api, namespace, container, f"SELECT to_regclass('{PROBE_TABLE}') IS NOT NULL;") == ["t"]

@@ -37,11 +37,6 @@ def node_roles(node: Obj) -> str:
     return " et ".join(roles) or "worker"
 
 
-def node_ready(node: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
-
-
 def pod_badge(pod: Obj) -> str:
     status = pod.get("status") or {}
     phase = status.get("phase", "?")
@@ -74,7 +69,7 @@ def render(nodes: list[Obj], pods: list[Obj], claims: list[Obj], namespace: str)
         by_node.setdefault((pod.get("spec") or {}).get("nodeName") or "", []).append(pod)
     node_rows = []
     for node in sorted(nodes, key=name_of):
-        ready = node_ready(node)
+        ready = is_ready(node)
         state = html.badge("Ready", html.GREEN, html.LIGHT_GREEN) if ready else html.badge("NotReady", html.RED, html.LIGHT_RED)
         if (node.get("spec") or {}).get("unschedulable"):
             state += " " + html.badge("SchedulingDisabled", html.ORANGE, html.LIGHT_ORANGE)
