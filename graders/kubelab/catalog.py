@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -80,7 +80,7 @@ def _weights(path: Path, raw: object) -> dict[str, int]:
     return dict(raw)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_lab(lab_id: str) -> Lab:
     """A lab by id, or a French error listing the known ones."""
     folder = labs_root() / lab_id

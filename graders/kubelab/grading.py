@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kubelab import __version__
@@ -36,7 +36,7 @@ def grade(lab: Lab, state: ClusterState, *, include_hidden: bool = True, wait: f
     final = tuple(_with_events(result, verdict, state) for result, verdict in results)
     return GradeReport(
         lab_id=lab.id, lab_title=lab.title, namespace=state.namespace, source=state.source, results=final,
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), tool_version=__version__,
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"), tool_version=__version__,
         origin=origin or {},
     )
 

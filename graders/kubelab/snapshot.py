@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def capture(lab: Lab, state: LiveState) -> Document:
         "version": VERSION,
         "lab": lab.id,
         "namespace": state.namespace,
-        "captured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "tool_version": __version__,
         "cluster": state.identity(),
         "lists": lists,

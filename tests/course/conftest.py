@@ -8,6 +8,7 @@ import pytest
 
 from .sitebuild import OUTPUT_DIR, Build, build_site
 
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """Le site construit une fois pour toute la session, avec les labs du dépôt."""

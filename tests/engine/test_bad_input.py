@@ -25,8 +25,16 @@ from kubelab.catalog import available_labs, lab_ids
 from kubelab.kube_api import KubeApi
 from kubelab.pytest_plugin import create_namespace
 from kubelab.typography import french
-from tests.engine.conftest import (LAB03, issue_client_cert, kubeconfig_with_user, mint_kubeconfig, namespace_exists,
-                                   new_ca, unique_user, wait_authorized)
+from tests.engine.conftest import (
+    LAB03,
+    issue_client_cert,
+    kubeconfig_with_user,
+    mint_kubeconfig,
+    namespace_exists,
+    new_ca,
+    unique_user,
+    wait_authorized,
+)
 from tests.helpers import REPO, run_cli
 
 NBSP = "\u00a0"

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import jsonschema
 
-from kubelab import snapshot
+from kubelab import grading, snapshot
 from kubelab.catalog import module_name
-from kubelab import grading
 from kubelab.grading import grade
 from kubelab.outcomes import Outcome
 from kubelab.reports import json_report, terminal

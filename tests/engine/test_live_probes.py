@@ -18,12 +18,19 @@ from kubelab import live_probes
 from kubelab.catalog import load_lab
 from kubelab.errors import InfrastructureError, KubelabError
 from kubelab.kube_api import KubeApi
+from kubelab.lab_setup import apply_variant, setup
 from kubelab.labs import lab03_stockage_pvc as lab03
 from kubelab.labs import lab04_networkpolicies as lab04
-from kubelab.lab_setup import apply_variant, setup
 from kubelab.typography import french
-from tests.engine.conftest import (LAB03, MUTATING_VERBS, bind_cluster_role, mint_kubeconfig, settled_audit_events,
-                                   unique_user, wait_authorized)
+from tests.engine.conftest import (
+    LAB03,
+    MUTATING_VERBS,
+    bind_cluster_role,
+    mint_kubeconfig,
+    settled_audit_events,
+    unique_user,
+    wait_authorized,
+)
 from tests.helpers import run_cli
 
 LAB04 = "04-networkpolicies"

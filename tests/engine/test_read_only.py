@@ -27,8 +27,15 @@ from kubelab.catalog import Lab, lab_ids, load_lab
 from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
-from tests.engine.conftest import (LAB03, MUTATING_VERBS, bind_cluster_role, mint_kubeconfig, settled_audit_events,
-                                   unique_user, wait_authorized)
+from tests.engine.conftest import (
+    LAB03,
+    MUTATING_VERBS,
+    bind_cluster_role,
+    mint_kubeconfig,
+    settled_audit_events,
+    unique_user,
+    wait_authorized,
+)
 from tests.helpers import run_cli
 
 REVIEWS = {"subjectaccessreviews", "selfsubjectaccessreviews", "localsubjectaccessreviews",

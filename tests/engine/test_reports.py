@@ -30,7 +30,7 @@ from kubelab.catalog import load_lab
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
 from kubelab.pytest_plugin import create_namespace
-from kubelab.waiting import named, wait_for
+from kubelab.waiting import wait_for
 from tests.engine.conftest import LAB03
 from tests.helpers import REPO, run_cli
 

@@ -10,8 +10,8 @@ import pytest
 from kubelab.catalog import load_lab
 from kubelab.cluster_state import SnapshotState
 from kubelab.kube_api import ApiError, KubeApi
-from kubelab.labs import lab02_organiser_lab as lab02
 from kubelab.lab_setup import setup
+from kubelab.labs import lab02_organiser_lab as lab02
 from kubelab.waiting import wait_for
 
 LAB = load_lab("02-organiser-lab")

@@ -17,8 +17,19 @@ from typing import Any
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import KubeApi
-from kubelab.objects import (containers, control_plane_pods, default_storage_class, is_ready, labels_of, listing,
-                             name_of, owned_by, pod_template, pods_of, selects)
+from kubelab.objects import (
+    containers,
+    control_plane_pods,
+    default_storage_class,
+    is_ready,
+    labels_of,
+    listing,
+    name_of,
+    owned_by,
+    pod_template,
+    pods_of,
+    selects,
+)
 from kubelab.ports import container_ports
 
 registry = Registry()

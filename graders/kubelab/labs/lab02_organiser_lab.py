@@ -22,8 +22,20 @@ from typing import Any
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
-from kubelab.objects import (containers, default_storage_class, is_ready, labels_of, listing, missing_resources,
-                             name_of, pod_spec, pod_template, pods_of, quantity, selects)
+from kubelab.objects import (
+    containers,
+    default_storage_class,
+    is_ready,
+    labels_of,
+    listing,
+    missing_resources,
+    name_of,
+    pod_spec,
+    pod_template,
+    pods_of,
+    quantity,
+    selects,
+)
 from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port
 from kubelab.waiting import TIMEOUTS, wait_for
 

@@ -15,8 +15,17 @@ from kubelab.credentials import secret_with_keys
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
-from kubelab.objects import (containers, is_ready, listing, missing_resources, plaintext_secrets, pod_spec,
-                             probe_command, secret_key_ref, selects)
+from kubelab.objects import (
+    containers,
+    is_ready,
+    listing,
+    missing_resources,
+    plaintext_secrets,
+    pod_spec,
+    probe_command,
+    secret_key_ref,
+    selects,
+)
 from kubelab.waiting import named, wait_for
 
 registry = Registry()

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
 from kubelab.kube_api import KubeApi
-from kubelab.live_probes import (LiveProbeResult, add_ephemeral_container, ephemeral_container, ephemeral_exit_code,
-                                 ephemeral_stuck, live_probe)
+from kubelab.live_probes import (
+    LiveProbeResult,
+    add_ephemeral_container,
+    ephemeral_container,
+    ephemeral_exit_code,
+    ephemeral_stuck,
+    live_probe,
+)
 from kubelab.netpol.model import Cell, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
 from kubelab.netpol.reachability import Analysis
 from kubelab.objects import is_ready, labels_of, listing, name_of

@@ -22,8 +22,21 @@ from typing import Any
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
 from kubelab.credentials import secret_with_keys
-from kubelab.objects import (SECRET_NAME, containers, is_ready, labels_of, listing, missing_resources, name_of,
-                             plaintext_secrets, pod_spec, pod_template, pods_of, secret_key_ref, selects)
+from kubelab.objects import (
+    SECRET_NAME,
+    containers,
+    is_ready,
+    labels_of,
+    listing,
+    missing_resources,
+    name_of,
+    plaintext_secrets,
+    pod_spec,
+    pod_template,
+    pods_of,
+    secret_key_ref,
+    selects,
+)
 from kubelab.ports import IngressBackend, declared_ports, port_text, service_port, shown_ports, target_of
 from kubelab.ports import ingress_backends as backends_of  # the check below is called ingress_backends
 

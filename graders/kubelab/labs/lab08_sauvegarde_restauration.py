@@ -370,7 +370,7 @@ def setup_lab(api: KubeApi, namespace: str) -> None:
                          f"Secret {FINGERPRINTS}.\n"),
             f"configmap.{CONFIGMAP}": json.dumps(configmap_digests(configmap), indent=2, sort_keys=True),
             f"secret.{SECRET}": json.dumps({"type": secret.get("type", "Opaque"),
-                                            "keys": sorted((secret.get("data") or {}))}, indent=2),
+                                            "keys": sorted(secret.get("data") or {})}, indent=2),
             f"deployment.{DEPLOYMENT}": json.dumps(deployment_facts(deployment), indent=2, ensure_ascii=False),
         },
     })

@@ -22,10 +22,27 @@ from __future__ import annotations
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
-from kubelab.objects import (containers, is_ready, labels_of, listing, name_of, owned_by, pod_spec, pod_template,
-                             pods_of, selects)
-from kubelab.ports import (container_ports, declared_ports, ingress_backends, port_text, service_port, shown_ports,
-                           target_of)
+from kubelab.objects import (
+    containers,
+    is_ready,
+    labels_of,
+    listing,
+    name_of,
+    owned_by,
+    pod_spec,
+    pod_template,
+    pods_of,
+    selects,
+)
+from kubelab.ports import (
+    container_ports,
+    declared_ports,
+    ingress_backends,
+    port_text,
+    service_port,
+    shown_ports,
+    target_of,
+)
 
 registry = Registry()
 check = registry.check

@@ -34,8 +34,20 @@ from kubelab.errors import UsageError
 from kubelab.netpol.addresses import AddressSet
 from kubelab.netpol.french import NBSP, enumerate_fr, plural, quote
 from kubelab.netpol.model import (
-    FILE_ANNOTATION, WORKLOAD_ANNOTATION, Cell, Column, ContainerPort, Direction, Endpoint, IPBlockEndpoint, Matrix,
-    NamespaceEndpoint, PodEndpoint, Port, Verdict, labels_of,
+    FILE_ANNOTATION,
+    WORKLOAD_ANNOTATION,
+    Cell,
+    Column,
+    ContainerPort,
+    Direction,
+    Endpoint,
+    IPBlockEndpoint,
+    Matrix,
+    NamespaceEndpoint,
+    PodEndpoint,
+    Port,
+    Verdict,
+    labels_of,
 )
 from kubelab.netpol.policy import Peer, Policy, Rule, parse_policy
 

@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kubelab.errors import InfrastructureError, UsageError
@@ -155,7 +155,7 @@ def _ldflags() -> str:
         "gitMinor": minor,
         "gitCommit": "kubelab-sandbox",
         "gitTreeState": "clean",
-        "buildDate": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "buildDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     flags = ["-s", "-w"]
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
@@ -202,7 +202,7 @@ def _write_manifest(folder: Path, seconds: float) -> None:
         "kubernetes": versions.KUBERNETES_VERSION,
         "kwok": versions.KWOK_VERSION,
         "etcd": versions.ETCD_VERSION,
-        "built_at": datetime.now(timezone.utc).isoformat(),
+        "built_at": datetime.now(UTC).isoformat(),
         "build_seconds": round(seconds, 1),
         "files": sorted(p.name for p in folder.iterdir()),
     }
