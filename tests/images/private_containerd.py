@@ -1,0 +1,235 @@
+"""A private containerd for the image tests, isolated from the machine's own.
+
+It runs in a mount namespace of its own with a tmpfs over ``/run`` (containerd 1.6 puts the
+shims' sockets under ``/run/containerd/s`` whatever its state folder), and keeps its root,
+state, socket, FIFOs and logs in a temporary folder. Overlay and container mounts live and
+die with that namespace: nothing is mounted on the host. Containers get a network namespace
+of their own (loopback only); the tests reach them with ``nsenter --net``.
+Clean-up kills the tasks, the shims found by this containerd's unique socket path, then
+containerd, all by process id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TIMEOUT_FACTOR", "1"))
+
+
+def scaled(seconds: float) -> float:
+    return seconds * TIMEOUT_FACTOR
+
+
+@dataclass
+class Mount:
+    source: str
+    destination: str
+    kind: str = "bind"
+    options: tuple[str, ...] = ("rbind", "rw")
+
+    def argument(self) -> str:
+        return f"type={self.kind},src={self.source},dst={self.destination},options={':'.join(self.options)}"
+
+
+@dataclass
+class PrivateContainerd:
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+    containers: list[str] = field(default_factory=list)
+    namespace: str = field(default_factory=lambda: f"kubelab-images-{os.getpid()}-{time.monotonic_ns()}")
+
+    @property
+    def socket(self) -> Path:
+        return self.folder / "containerd.sock"
+
+    def start(self) -> None:
+        for name in ("root", "state", "fifo", "logs", "hosts"):
+            (self.folder / name).mkdir(parents=True, exist_ok=True)
+        config = self.folder / "config.toml"
+        config.write_text(
+            "version = 2\n"
+            f'root = "{self.folder / "root"}"\n'
+            f'state = "{self.folder / "state"}"\n'
+            'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+            "[grpc]\n"
+            f'  address = "{self.socket}"\n'
+            "[ttrpc]\n"
+            f'  address = "{self.socket}.ttrpc"\n'
+            "[debug]\n"
+            '  address = ""\n'
+        )
+        log = open(self.folder / "containerd.log", "wb")
+        script = 'mount -t tmpfs -o mode=0755 kubelab-images-test /run && exec containerd --config "$0"'
+        self.process = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(config)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + scaled(30)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"containerd s'est arrêté : {self.log_tail()}")
+            if self.socket.exists() and self.ctr("version", check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"containerd ne répond pas après 30 s : {self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.folder / "containerd.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def ctr(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["ctr", "--address", str(self.socket), "--namespace", self.namespace, *args],
+            capture_output=True, text=True, timeout=scaled(timeout),
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"ctr {' '.join(args)} a échoué ({result.returncode}) : {result.stderr.strip()}")
+        return result
+
+    def pull(
+        self, reference: str, hosts_dir: Path | None = None, plain_http: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        args = ["images", "pull"]
+        if plain_http:
+            args.append("--plain-http")
+        if hosts_dir is not None:
+            args += ["--hosts-dir", str(hosts_dir)]
+        return self.ctr(*args, reference, check=False, timeout=300)
+
+    def run(
+        self,
+        name: str,
+        image: str,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        mounts: Sequence[Mount] = (),
+        read_only: bool = False,
+    ) -> int:
+        """Start ``image`` detached as container ``name``; its task's host pid."""
+        options = ["run", "-d", "--log-uri", f"file://{self.log_path(name)}"]
+        for key, value in (env or {}).items():
+            options += ["--env", f"{key}={value}"]
+        for mount in mounts:
+            options += ["--mount", mount.argument()]
+        if read_only:
+            options.append("--read-only")
+        self.containers.append(name)
+        self.ctr(*options, image, name, *args)
+        return self.task_pid(name)
+
+    def log_path(self, name: str) -> Path:
+        return self.folder / "logs" / f"{name}.log"
+
+    def logs(self, name: str) -> str:
+        path = self.log_path(name)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def task_pid(self, name: str) -> int:
+        for line in self.ctr("tasks", "ls").stdout.splitlines()[1:]:
+            parts = line.split()
+            if parts and parts[0] == name:
+                return int(parts[1])
+        raise AssertionError(f"pas de tâche pour le conteneur {name}")
+
+    def task_status(self, name: str) -> str:
+        for line in self.ctr("tasks", "ls").stdout.splitlines()[1:]:
+            parts = line.split()
+            if parts and parts[0] == name:
+                return parts[2]
+        return "ABSENT"
+
+    def exec(self, name: str, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        exec_id = f"exec-{time.monotonic_ns()}"
+        return self.ctr(
+            "tasks", "exec", "--fifo-dir", str(self.folder / "fifo"), "--exec-id", exec_id, name, *argv,
+            check=False, timeout=timeout,
+        )
+
+    def remove(self, name: str) -> None:
+        self.ctr("tasks", "kill", "--signal", "SIGKILL", name, check=False)
+        deadline = time.monotonic() + scaled(20)
+        while self.task_status(name) not in ("STOPPED", "ABSENT") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.ctr("tasks", "delete", name, check=False)
+        self.ctr("containers", "delete", name, check=False)
+        if name in self.containers:
+            self.containers.remove(name)
+
+    def stop(self) -> None:
+        """Remove every container, then stop containerd and any shim of ours that is left."""
+        if self.process is not None and self.process.poll() is None:
+            for name in list(self.containers):
+                try:
+                    self.remove(name)
+                except (subprocess.SubprocessError, AssertionError):
+                    pass
+        for pid in self._own_shims():
+            _kill(pid)
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=scaled(20))
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=scaled(20))
+        for pid in self._own_shims():
+            _kill(pid)
+        self._remove_cgroups()
+
+    def _remove_cgroups(self) -> None:
+        """runc removes each container's cgroup; the namespace's parent cgroups are ours to remove."""
+        for hierarchy in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else ():
+            top = hierarchy / self.namespace
+            if not top.is_dir():
+                continue
+            for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                folder.rmdir()
+            top.rmdir()
+
+    def leftover_cgroups(self) -> list[Path]:
+        if not CGROUP_ROOT.is_dir():
+            return []
+        return [
+            hierarchy / self.namespace for hierarchy in CGROUP_ROOT.iterdir() if (hierarchy / self.namespace).exists()
+        ]
+
+    def _own_shims(self) -> list[int]:
+        """Processes started by this containerd: their command line names its unique socket."""
+        marker = str(self.socket).encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"containerd-shim" in cmdline and marker in cmdline.split(b"\0"):
+                found.append(int(entry.name))
+        return found
+
+    def in_network(self, pid: int, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` on the host side inside the network namespace of task ``pid``."""
+        return subprocess.run(
+            ["nsenter", f"--net=/proc/{pid}/ns/net", *argv], capture_output=True, text=True, timeout=scaled(timeout),
+        )
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def tools_missing() -> list[str]:
+    return [tool for tool in ("containerd", "containerd-shim-runc-v2", "runc", "ctr", "unshare", "nsenter")
+            if shutil.which(tool) is None]
