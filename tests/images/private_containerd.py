@@ -21,6 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# containerd's default capability set: dropping them all is Kubernetes' `capabilities: drop: [ALL]`.
+DEFAULT_CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+)
 TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TIMEOUT_FACTOR", "1"))
 
 
@@ -112,18 +118,49 @@ class PrivateContainerd:
         env: dict[str, str] | None = None,
         mounts: Sequence[Mount] = (),
         read_only: bool = False,
+        drop_capabilities: bool = False,
     ) -> int:
         """Start ``image`` detached as container ``name``; its task's host pid."""
         options = ["run", "-d", "--log-uri", f"file://{self.log_path(name)}"]
+        options += self._options(env, mounts, read_only, drop_capabilities)
+        self.containers.append(name)
+        self.ctr(*options, image, name, *args)
+        return self.task_pid(name)
+
+    def run_once(
+        self, name: str, image: str, args: Sequence[str] = (), env: dict[str, str] | None = None,
+        mounts: Sequence[Mount] = (), timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``image`` to completion; ctr's exit code is the container's, its output the container's."""
+        options = ["run", "--rm", "--fifo-dir", str(self.folder / "fifo")] + self._options(env, mounts, False, False)
+        self.containers.append(name)
+        try:
+            return self.ctr(*options, image, name, *args, check=False, timeout=timeout)
+        finally:
+            self.remove(name)
+
+    @staticmethod
+    def _options(
+        env: dict[str, str] | None, mounts: Sequence[Mount], read_only: bool, drop_capabilities: bool
+    ) -> list[str]:
+        options: list[str] = []
         for key, value in (env or {}).items():
             options += ["--env", f"{key}={value}"]
         for mount in mounts:
             options += ["--mount", mount.argument()]
         if read_only:
             options.append("--read-only")
-        self.containers.append(name)
-        self.ctr(*options, image, name, *args)
-        return self.task_pid(name)
+        if drop_capabilities:
+            for capability in DEFAULT_CAPABILITIES:
+                options += ["--cap-drop", capability]
+        return options
+
+    def wait_stopped(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + scaled(timeout)
+        while self.task_status(name) not in ("STOPPED", "ABSENT"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"le conteneur {name} tourne encore après {timeout} s : {self.logs(name)[-2000:]}")
+            time.sleep(0.2)
 
     def log_path(self, name: str) -> Path:
         return self.folder / "logs" / f"{name}.log"
@@ -233,3 +270,24 @@ def _kill(pid: int) -> None:
 def tools_missing() -> list[str]:
     return [tool for tool in ("containerd", "containerd-shim-runc-v2", "runc", "ctr", "unshare", "nsenter")
             if shutil.which(tool) is None]
+
+
+def process_status(pid: int) -> dict[str, str]:
+    """The fields of ``/proc/PID/status`` (``Uid``, ``Gid``, ``Groups``, ``CapEff``, ``NoNewPrivs``…)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if process_status(int(entry.name)).get("PPid") == str(pid):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
