@@ -169,22 +169,22 @@ def _build_image(
         progress(f"Image « {spec.name} » : {len(planned)} paquets Debian, construction…")
         debs = {item.record.sha256: debian_mirror.fetch_deb(item.record, images_cache() / "debs") for item in planned}
         tree = assemble(spec, planned, debs, binaries)
-        staging = _staging("image-")
         config, annotations = build_config(spec, planned, digests)
-        written = write_image(staging, tree, config, annotations)
-        write_index(staging, [(reference, written.manifest) for reference in spec.canonical_references])
-        metadata: dict[str, object] = {
-            "name": spec.name,
-            "references": list(spec.canonical_references),
-            "packages": pins,
-            "binaries": {binary.key: digests[binary.key] for binary in spec.binaries},
-            "manifest": written.manifest.digest,
-            "compressed_bytes": written.layer_size,
-            "uncompressed_bytes": written.uncompressed_size,
-            "build_seconds": round(time.monotonic() - started, 2),
-        }
-        (staging / IMAGE_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
-        _move_into_place(staging, final)
+        with _staging("image-") as staging:
+            written = write_image(staging, tree, config, annotations)
+            write_index(staging, [(reference, written.manifest) for reference in spec.canonical_references])
+            metadata: dict[str, object] = {
+                "name": spec.name,
+                "references": list(spec.canonical_references),
+                "packages": pins,
+                "binaries": {binary.key: digests[binary.key] for binary in spec.binaries},
+                "manifest": written.manifest.digest,
+                "compressed_bytes": written.layer_size,
+                "uncompressed_bytes": written.uncompressed_size,
+                "build_seconds": round(time.monotonic() - started, 2),
+            }
+            (staging / IMAGE_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
+            _move_into_place(staging, final)
         progress(
             f"Image « {spec.name} » prête : {written.layer_size / 1e6:.1f} Mo compressés "
             f"({written.uncompressed_size / 1e6:.1f} Mo), {time.monotonic() - started:.1f} s."
@@ -211,30 +211,35 @@ def _cached_store(images: list[BuiltImage]) -> ImageStore | None:
 
 
 def _write_store(images: list[BuiltImage], progress: Progress) -> ImageStore:
-    staging = _staging("store-")
     tagged: list[tuple[str, Descriptor]] = []
-    for image in images:
-        for reference, descriptor in read_index(image.layout):
-            tagged.append((reference, descriptor))
-        for blob in sorted((image.layout / "blobs" / "sha256").iterdir()):
-            target = blob_path(staging, f"sha256:{blob.name}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.exists():
-                os.link(blob, target)
-    write_index(staging, tagged)
-    references = sorted(reference for reference, _ in tagged)
-    metadata = {"images": {image.name: image.key for image in images}, "references": references}
-    (staging / STORE_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
     final = images_cache() / _store_key(images)
-    _move_into_place(staging, final)
+    with _staging("store-") as staging:
+        for image in images:
+            tagged += read_index(image.layout)
+            for blob in sorted((image.layout / "blobs" / "sha256").iterdir()):
+                target = blob_path(staging, f"sha256:{blob.name}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not target.exists():
+                    os.link(blob, target)
+        write_index(staging, tagged)
+        references = sorted(reference for reference, _ in tagged)
+        metadata = {"images": {image.name: image.key for image in images}, "references": references}
+        (staging / STORE_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
+        _move_into_place(staging, final)
     progress(f"Magasin d'images prêt : {len(references)} références dans {final}.")
     return ImageStore(root=final, references=tuple(references))
 
 
-def _staging(prefix: str) -> Path:
+@contextmanager
+def _staging(prefix: str) -> Iterator[Path]:
+    """A fresh folder under ``staging/``, removed unless it was moved into place."""
     root = images_cache() / "staging"
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _move_into_place(staging: Path, final: Path) -> None:
