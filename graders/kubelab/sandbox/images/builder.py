@@ -146,14 +146,19 @@ def _lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _indexes(spec: ImageSpec, progress: Progress, known: dict[str, PackageIndex]) -> dict[str, PackageIndex]:
-    for suite in sorted(suites_needed(spec)):
-        if suite not in known:
-            known[suite] = debian_mirror.fetch_index(suite, images_cache() / "indexes", progress)
-    return known
-
-
 _INDEXES: dict[str, PackageIndex] = {}
+
+
+def load_indexes(progress: Progress, suites: tuple[str, ...]) -> None:
+    """Fetch and parse the Debian indexes of ``suites`` now (kept for this process's builds)."""
+    for suite in suites:
+        if suite not in _INDEXES:
+            _INDEXES[suite] = debian_mirror.fetch_index(suite, images_cache() / "indexes", progress)
+
+
+def _indexes(spec: ImageSpec, progress: Progress) -> dict[str, PackageIndex]:
+    load_indexes(progress, tuple(sorted(suites_needed(spec))))
+    return _INDEXES
 
 
 def _build_image(
@@ -161,7 +166,7 @@ def _build_image(
 ) -> BuiltImage:
     started = time.monotonic()
     recipe = _recipe_key(spec, digests)
-    planned = plan_packages(spec, _indexes(spec, progress, _INDEXES)) if spec.packages or spec.busybox_applets else []
+    planned = plan_packages(spec, _indexes(spec, progress)) if spec.packages or spec.busybox_applets else []
     pins = [item.pin() for item in planned]
     key = hashlib.sha256(json.dumps({"recipe": recipe, "packages": pins}, sort_keys=True).encode()).hexdigest()
     final = images_cache() / "image" / key
