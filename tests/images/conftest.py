@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kubelab.sandbox.images import ImageStore, ensure_images
+from kubelab.sandbox.images.containerd_hosts import write_hosts_dir
 from tests.images.node_binaries import node_binaries
 from tests.images.private_containerd import PrivateContainerd, scaled, tools_missing
 
@@ -98,19 +99,12 @@ def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateCont
         yield private
     finally:
         private.stop()
-        leftovers = private.leftover_cgroups()
-        assert not leftovers, f"cgroups laissés : {leftovers}"
+        assert not private.leftovers(), f"laissé par containerd : {private.leftovers()}"
 
 
 @pytest.fixture(scope="session")
 def mirror_hosts(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A containerd ``hosts.d`` folder sending the public registries to the local one and nowhere else."""
     folder = tmp_path_factory.mktemp("hosts.d")
-    for upstream in ("docker.io", "registry.k8s.io", "quay.io", "ghcr.io", "gcr.io"):
-        (folder / upstream).mkdir()
-        (folder / upstream / "hosts.toml").write_text(
-            f'server = "{registry.url}"\n\n'
-            f'[host."{registry.url}"]\n'
-            '  capabilities = ["pull", "resolve"]\n'
-        )
+    write_hosts_dir(folder, registry.url)
     return folder

@@ -50,6 +50,7 @@ class PrivateContainerd:
     folder: Path
     process: subprocess.Popen[bytes] | None = None
     containers: list[str] = field(default_factory=list)
+    task_pids: dict[str, int] = field(default_factory=dict)
     namespace: str = field(default_factory=lambda: f"kubelab-images-{os.getpid()}-{time.monotonic_ns()}")
 
     @property
@@ -125,7 +126,8 @@ class PrivateContainerd:
         options += self._options(env, mounts, read_only, drop_capabilities)
         self.containers.append(name)
         self.ctr(*options, image, name, *args)
-        return self.task_pid(name)
+        self.task_pids[name] = self.task_pid(name)
+        return self.task_pids[name]
 
     def run_once(
         self, name: str, image: str, args: Sequence[str] = (), env: dict[str, str] | None = None,
@@ -199,6 +201,7 @@ class PrivateContainerd:
         self.ctr("containers", "delete", name, check=False)
         if name in self.containers:
             self.containers.remove(name)
+        self.task_pids.pop(name, None)
 
     def stop(self) -> None:
         """Remove every container, then stop containerd and any shim of ours that is left."""
@@ -208,7 +211,7 @@ class PrivateContainerd:
                     self.remove(name)
                 except (subprocess.SubprocessError, AssertionError):
                     pass
-        for pid in self._own_shims():
+        for pid in [*self.task_pids.values(), *self._own_shims()]:
             _kill(pid)
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -219,7 +222,14 @@ class PrivateContainerd:
                 self.process.wait(timeout=scaled(20))
         for pid in self._own_shims():
             _kill(pid)
+        self._wait_gone(list(self.task_pids.values()))
         self._remove_cgroups()
+
+    @staticmethod
+    def _wait_gone(pids: list[int]) -> None:
+        deadline = time.monotonic() + scaled(10)
+        while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def _remove_cgroups(self) -> None:
         """runc removes each container's cgroup; the namespace's parent cgroups are ours to remove."""
@@ -230,6 +240,17 @@ class PrivateContainerd:
             for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
                 folder.rmdir()
             top.rmdir()
+
+    def leftovers(self) -> list[str]:
+        """What this containerd left on the host: processes, mounts, cgroups (empty when clean)."""
+        found = [f"processus {pid}" for pid in self._own_shims()]
+        found += [f"processus {pid}" for pid in self.task_pids.values() if Path(f"/proc/{pid}").exists()]
+        if self.process is not None and self.process.poll() is None:
+            found.append(f"containerd {self.process.pid}")
+        mounts = Path("/proc/self/mountinfo").read_text()
+        found += [f"montage {line.split()[4]}" for line in mounts.splitlines() if str(self.folder) in line]
+        found += [f"cgroup {path}" for path in self.leftover_cgroups()]
+        return found
 
     def leftover_cgroups(self) -> list[Path]:
         if not CGROUP_ROOT.is_dir():

@@ -9,6 +9,7 @@ Every container has its own network namespace (loopback only); the tests reach i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import struct
@@ -345,3 +346,23 @@ def test_coredns_binds_53_as_nonroot_thanks_to_its_file_capability(
 
     wait_until(answered, 30, "CoreDNS on 53", lambda: containerd.logs("coredns")[-1500:])
 
+
+
+def test_a_crashed_private_containerd_is_cleaned_up_completely(
+    pulled: list[str], mirror_hosts: Path, tmp_path: Path
+) -> None:
+    """containerd killed with a container running: stop() still leaves no process, mount or cgroup."""
+    crashed = PrivateContainerd(tmp_path / "crashed")
+    try:
+        crashed.start()
+        pull(crashed, "docker.io/library/busybox:1.37", mirror_hosts)
+        pid = crashed.run("sleeper", "docker.io/library/busybox:1.37", ["sleep", "600"])
+        assert Path(f"/proc/{pid}").exists()
+        assert crashed.process is not None
+        crashed.process.kill()
+        crashed.process.wait(timeout=scaled(10))
+    finally:
+        crashed.stop()
+    assert crashed.leftovers() == []
+    shim_socket = hashlib.sha256(os.path.join(str(crashed.socket), crashed.namespace, "sleeper").encode()).hexdigest()
+    assert not Path("/run/containerd/s", shim_socket).exists(), "the shim socket went to the host's /run"
