@@ -16,7 +16,7 @@ import pytest
 from kubelab.sandbox.images import ImageStore, ensure_images
 from kubelab.sandbox.images.containerd_hosts import write_hosts_dir
 from tests.images.node_binaries import node_binaries
-from tests.images.private_containerd import PrivateContainerd, scaled, tools_missing
+from tests.images.private_containerd import PrivateContainerd, scaled, terminate, tools_missing
 
 
 @dataclass
@@ -37,14 +37,7 @@ class RegistryProcess:
         return self.log.read_text(errors="replace").splitlines()
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=scaled(10))
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=scaled(10))
-        return self.process.returncode
+        return terminate(self.process, grace=10)
 
 
 def start_registry(store_root: Path, log: Path) -> RegistryProcess:

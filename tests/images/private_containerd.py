@@ -213,13 +213,8 @@ class PrivateContainerd:
                     pass
         for pid in [*self.task_pids.values(), *self._own_shims()]:
             _kill(pid)
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=scaled(20))
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=scaled(20))
+        if self.process is not None:
+            terminate(self.process)
         for pid in self._own_shims():
             _kill(pid)
         self._wait_gone(list(self.task_pids.values()))
@@ -279,6 +274,18 @@ class PrivateContainerd:
         return subprocess.run(
             ["nsenter", f"--net=/proc/{pid}/ns/net", *argv], capture_output=True, text=True, timeout=scaled(timeout),
         )
+
+
+def terminate(process: subprocess.Popen, grace: float = 20) -> int:  # type: ignore[type-arg]
+    """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=scaled(grace))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=scaled(grace))
+    return process.returncode
 
 
 def _kill(pid: int) -> None:
