@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kubelab.sandbox.images import ImageStore, ensure_images
-from kubelab.sandbox.images.containerd_hosts import write_hosts_dir
+from kubelab.sandbox.realnode.containerd import hosts_files
 from tests.images.node_binaries import node_binaries
 from tests.images.private_containerd import PrivateContainerd, scaled, terminate, tools_missing
 
@@ -97,7 +97,9 @@ def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateCont
 
 @pytest.fixture(scope="session")
 def mirror_hosts(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A containerd ``hosts.d`` folder sending the public registries to the local one and nowhere else."""
+    """The real node's ``hosts.d`` (public registries sent to the local one only), for this registry."""
     folder = tmp_path_factory.mktemp("hosts.d")
-    write_hosts_dir(folder, registry.url)
+    for relative, text in hosts_files(registry.address).items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
     return folder

@@ -189,6 +189,7 @@ def test_agnhost_is_built_only_when_its_binary_is_given(
 ) -> None:
     if "agnhost" not in binaries:
         assert image_store.lookup("registry.k8s.io/e2e-test-images/agnhost:2.53") is None
+        assert ensure_images(print, {**binaries, "agnhost": None}) == image_store
     assert [image.name for image in build_images(print, binaries, ("agnhost",))] == []
     built = build_images(print, {**binaries, "agnhost": binaries["pause"]}, ("agnhost",))
     with_agnhost = ImageStore.open(built[0].layout)

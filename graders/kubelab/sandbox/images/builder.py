@@ -65,14 +65,16 @@ def images_cache() -> Path:
     return cache_root() / "images"
 
 
-def ensure_images(progress: Progress, binaries: Mapping[str, Path]) -> ImageStore:
+def ensure_images(progress: Progress, binaries: Mapping[str, Path | None]) -> ImageStore:
     """The store of every catalog image, built first where the cache lacks it.
 
     ``binaries`` maps the catalog's binary keys (``pause``, ``coredns``, optional ``agnhost``)
-    to static executables. A warm call reads only the cache: no network, no Debian index.
+    to static executables; a key mapped to ``None`` counts as not given. A warm call reads only
+    the cache: no network, no Debian index.
     """
     catalog = load_catalog()
-    digests = _binary_digests(catalog, binaries)
+    given = _given(binaries)
+    digests = _binary_digests(catalog, given)
     specs = [spec for spec in catalog.images if all(binary.key in digests for binary in spec.binaries)]
     images = [_cached_image(spec, digests) for spec in specs]
     if all(image is not None for image in images):
@@ -80,22 +82,27 @@ def ensure_images(progress: Progress, binaries: Mapping[str, Path]) -> ImageStor
         if store is not None:
             return store
     with _lock():
-        built = [_cached_image(spec, digests) or _build_image(spec, binaries, digests, progress) for spec in specs]
+        built = [_cached_image(spec, digests) or _build_image(spec, given, digests, progress) for spec in specs]
         return _cached_store(built) or _write_store(built, progress)
 
 
 def build_images(
-    progress: Progress, binaries: Mapping[str, Path], names: tuple[str, ...] | None = None
+    progress: Progress, binaries: Mapping[str, Path | None], names: tuple[str, ...] | None = None
 ) -> list[BuiltImage]:
     """Build (or take from the cache) the named images, or all of them; used by the benchmark."""
     catalog = load_catalog()
-    digests = _binary_digests(catalog, binaries)
+    given = _given(binaries)
+    digests = _binary_digests(catalog, given)
     chosen = [
         spec for spec in catalog.images
         if (names is None or spec.name in names) and all(binary.key in digests for binary in spec.binaries)
     ]
     with _lock():
-        return [_cached_image(spec, digests) or _build_image(spec, binaries, digests, progress) for spec in chosen]
+        return [_cached_image(spec, digests) or _build_image(spec, given, digests, progress) for spec in chosen]
+
+
+def _given(binaries: Mapping[str, Path | None]) -> dict[str, Path]:
+    return {key: Path(path) for key, path in binaries.items() if path is not None}
 
 
 def _binary_digests(catalog: Catalog, binaries: Mapping[str, Path]) -> dict[str, str]:
