@@ -163,8 +163,9 @@ def test_a_warm_call_uses_no_network(
     monkeypatch.setenv("KUBELAB_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    again = ensure_images(print, binaries)
-    assert again == image_store
+    assert ensure_images(print, binaries) == image_store
+    if "agnhost" not in binaries:
+        assert ensure_images(print, {**binaries, "agnhost": None}) == image_store
 
 
 def test_a_missing_binary_is_a_french_usage_error(binaries: dict[str, Path], tmp_path: Path) -> None:
@@ -189,7 +190,6 @@ def test_agnhost_is_built_only_when_its_binary_is_given(
 ) -> None:
     if "agnhost" not in binaries:
         assert image_store.lookup("registry.k8s.io/e2e-test-images/agnhost:2.53") is None
-        assert ensure_images(print, {**binaries, "agnhost": None}) == image_store
     assert [image.name for image in build_images(print, binaries, ("agnhost",))] == []
     built = build_images(print, {**binaries, "agnhost": binaries["pause"]}, ("agnhost",))
     with_agnhost = ImageStore.open(built[0].layout)
