@@ -38,6 +38,7 @@ from kubelab.sandbox.images.oci_layout import Descriptor, blob_path, read_index,
 from kubelab.sandbox.images.package_plan import plan_packages, suites_needed
 from kubelab.sandbox.images.rootfs import assemble
 from kubelab.sandbox.images.store import ImageStore
+from kubelab.typography import french
 
 Progress = Callable[[str], None]
 # Bump when the builder writes different bytes for the same inputs.
@@ -178,7 +179,7 @@ def _build_image(
     key = hashlib.sha256(json.dumps({"recipe": recipe, "packages": pins}, sort_keys=True).encode()).hexdigest()
     final = images_cache() / "image" / key
     if not (final / IMAGE_METADATA).is_file():
-        progress(f"Image « {spec.name} » : {len(planned)} paquets Debian, construction…")
+        progress(french(f"Image « {spec.name} » : {len(planned)} paquets Debian, construction…"))
         debs = {item.record.sha256: debian_mirror.fetch_deb(item.record, images_cache() / "debs") for item in planned}
         tree = assemble(spec, planned, debs, binaries)
         config, annotations = build_config(spec, planned, digests)
@@ -197,10 +198,10 @@ def _build_image(
             }
             (staging / IMAGE_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
             _move_into_place(staging, final)
-        progress(
+        progress(french(
             f"Image « {spec.name} » prête : {written.layer_size / 1e6:.1f} Mo compressés "
             f"({written.uncompressed_size / 1e6:.1f} Mo), {time.monotonic() - started:.1f} s."
-        )
+        ))
     recipes = images_cache() / "recipes"
     recipes.mkdir(parents=True, exist_ok=True)
     (recipes / f"{recipe}.json").write_text(json.dumps({"image": key, "name": spec.name}))
@@ -238,7 +239,7 @@ def _write_store(images: list[BuiltImage], progress: Progress) -> ImageStore:
         metadata = {"images": {image.name: image.key for image in images}, "references": references}
         (staging / STORE_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
         _move_into_place(staging, final)
-    progress(f"Magasin d'images prêt : {len(references)} références dans {final}.")
+    progress(french(f"Magasin d'images prêt : {len(references)} références dans {final}."))
     return ImageStore(root=final, references=tuple(references))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kubelab.errors import InfrastructureError
 from kubelab.sandbox.images.debian_packages import PackageIndex, PackageRecord, parse_index
+from kubelab.typography import french
 
 Progress = Callable[[str], None]
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
@@ -80,7 +81,7 @@ def fetch_index(suite: str, cache_dir: Path, progress: Progress) -> PackageIndex
     """The verified ``Packages`` index of ``suite`` (main, amd64)."""
     mirror = mirror_url()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    progress(f"Index Debian {suite} : téléchargement de la liste signée des paquets…")
+    progress(french(f"Index Debian {suite} : téléchargement de la liste signée des paquets…"))
     release = _verified_release(_download_bytes(f"{mirror}/dists/{suite}/InRelease"), suite)
     sha256 = _listed_sha256(release, INDEX_PATH, suite)
     cached = cache_dir / f"Packages-{suite}-{sha256}.xz"

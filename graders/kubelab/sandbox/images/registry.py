@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from kubelab.sandbox.images.references import repository_name
 from kubelab.sandbox.images.store import ImageStore
+from kubelab.typography import french
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 _ROUTE = re.compile(r"^/v2/(?P<name>.+)/(?P<kind>manifests|blobs)/(?P<reference>[^/]+)$")
@@ -225,7 +226,7 @@ def serve(store: ImageStore, host: str, port: int) -> ThreadingHTTPServer:
 def _listen_address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"adresse d'écoute invalide : « {text} » (attendu HÔTE:PORT)")
+        raise argparse.ArgumentTypeError(french(f"adresse d'écoute invalide : « {text} » (attendu HÔTE:PORT)"))
     return host.strip("[]"), int(port)
 
 
@@ -238,13 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", required=True, type=_listen_address, help="HÔTE:PORT, par exemple 127.0.0.1:5000")
     args = parser.parse_args(argv)
     if not (args.store / "index.json").is_file():
-        sys.stderr.write(f"Le magasin d'images {args.store} n'existe pas ou n'a pas d'index.json.\n")
+        sys.stderr.write(french(f"Le magasin d'images {args.store} n'existe pas ou n'a pas d'index.json.") + "\n")
         return 2
     try:
         store = ImageStore.open(args.store)
         server = serve(store, *args.listen)
     except (OSError, ValueError, KeyError) as exc:
-        sys.stderr.write(f"Registre impossible à démarrer ({args.store}, {args.listen[0]}:{args.listen[1]}) : {exc}\n")
+        where = f"{args.store}, {args.listen[0]}:{args.listen[1]}"
+        sys.stderr.write(french(f"Registre impossible à démarrer ({where}) : {exc}") + "\n")
         return 3
 
     def stop(signum: int, frame: FrameType | None) -> None:
