@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -215,3 +216,18 @@ def test_an_interrupted_build_leaves_nothing_half_written(
     built = build_images(print, binaries, ("pause",))
     assert [image.name for image in built] == ["pause"]
     assert not any((images / "staging").iterdir())
+
+
+def test_a_changed_binary_is_hashed_again(fresh_cache: Path, binaries: dict[str, Path], tmp_path: Path) -> None:
+    """The remembered sha256 of a binary serves only while its size, times and inode are unchanged."""
+    pause = tmp_path / "pause"
+    pause.write_bytes(binaries["pause"].read_bytes())
+    catalog = load_catalog()
+    given = {"pause": pause, "coredns": binaries["coredns"]}
+    first = builder_module._binary_digests(catalog, given)["pause"]
+    assert builder_module._binary_digests(catalog, given)["pause"] == first
+    with open(pause, "ab") as out:
+        out.write(b"\0")
+    second = builder_module._binary_digests(catalog, given)["pause"]
+    assert second != first
+    assert second == hashlib.sha256(pause.read_bytes()).hexdigest()

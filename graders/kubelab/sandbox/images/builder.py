@@ -8,7 +8,9 @@ Layout under ``cache_root()/images``:
   warm call needs no network (the Debian versions were resolved when the image was built);
 - ``<store key>/``: the store, one layout with every reference, its blobs hard links to the
   images' blobs;
-- ``debs/``, ``indexes/``: downloaded packages and indexes, by digest.
+- ``debs/``, ``indexes/``: downloaded packages and indexes, by digest;
+- ``binary-digests.json``: the caller's binaries' sha256, reused while their size, times and
+  inode are unchanged.
 
 Each image and the store are written into ``staging/`` and renamed into place only when
 complete, under a file lock, as ``kubelab.sandbox.build`` does for the binaries.
@@ -45,6 +47,7 @@ Progress = Callable[[str], None]
 BUILDER_VERSION = "1"
 IMAGE_METADATA = "image.json"
 STORE_METADATA = "store.json"
+DIGESTS_FILE = "binary-digests.json"
 
 
 @dataclass(frozen=True)
@@ -115,15 +118,40 @@ def _binary_digests(catalog: Catalog, binaries: Mapping[str, Path]) -> dict[str,
             f"Images : les binaires {', '.join(f'« {key} »' for key in missing)} sont nécessaires "
             "(exécutables statiques à emballer comme images)."
         )
+    known = _known_digests()
     digests = {}
     for key in sorted(set(wanted) & set(binaries)):
         path = Path(binaries[key])
         try:
+            stat = path.stat()
+            identity = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+            cached = known.get(str(path.resolve()))
+            if cached is not None and cached[:4] == identity:
+                digests[key] = cached[4]
+                continue
             with open(path, "rb") as handle:
                 digests[key] = hashlib.file_digest(handle, "sha256").hexdigest()
         except OSError as exc:
             raise UsageError(f"Images : le binaire « {key} » ({path}) est illisible : {exc.strerror}.") from exc
+        known[str(path.resolve())] = [*identity, digests[key]]
+        _remember_digests(known)
     return digests
+
+
+def _known_digests() -> dict[str, list]:
+    """sha256 of binaries already hashed, with the size, times and inode they had then."""
+    try:
+        return dict(json.loads((images_cache() / DIGESTS_FILE).read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember_digests(known: dict[str, list]) -> None:
+    images_cache().mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=".digests-", dir=images_cache())
+    with os.fdopen(handle, "w") as out:
+        json.dump(known, out, sort_keys=True)
+    os.replace(partial, images_cache() / DIGESTS_FILE)
 
 
 def _recipe_key(spec: ImageSpec, digests: Mapping[str, str]) -> str:

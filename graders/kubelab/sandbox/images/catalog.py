@@ -21,6 +21,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CATALOG_FILE = DATA_DIR / "catalog.yaml"
 FILES_DIR = DATA_DIR / "files"
 SUITES = ("bookworm", "trixie")
+# libyaml's loader when PyYAML has it: the catalog is read on every warm call.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class Catalog:
 def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
     """Read and check the catalog; a malformed entry raises ``UsageError`` naming it."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"Catalogue d'images illisible ({path}) : {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("images"), list):
