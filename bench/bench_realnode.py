@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "graders"))
 
 from bench_sandbox import rss_kib  # noqa: E402
-
 from kubelab.kube_api import KubeApi  # noqa: E402
 from kubelab.sandbox.cluster import Sandbox  # noqa: E402
 from kubelab.sandbox.realnode import host_state  # noqa: E402
@@ -104,8 +103,10 @@ def main() -> None:
     for name, kib in sorted(usage.items(), key=lambda item: -item[1]):
         print(f"  {name:<28} {kib / 1024:7.1f} Mo")
     print(f"mémoire résidente du nœud (CoreDNS et 5 pods) : {total / 1024:.0f} Mo (objectif ≤ 600 Mo)")
-    print(json.dumps({"up_median_s": round(statistics.median(ups), 2), "down_median_s": round(statistics.median(downs), 2),
-                      "rss_mib": round(total / 1024), "rss_by_process_mib": {k: round(v / 1024, 1) for k, v in usage.items()}}))
+    figures = {"up_median_s": round(statistics.median(ups), 2), "down_median_s": round(statistics.median(downs), 2),
+               "rss_mib": round(total / 1024),
+               "rss_by_process_mib": {name: round(kib / 1024, 1) for name, kib in usage.items()}}
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
