@@ -46,6 +46,17 @@ if [ "$real_node" = 1 ]; then
   debian_install containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
 fi
 
+if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
+  step "Paquets Debian : containerd et runc (images locales, tests des images)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
+  else
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
+  fi
+fi
+
 step "Environnement Python (.venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
