@@ -77,10 +77,10 @@ def test_kube_router_is_the_pinned_version_and_only_the_firewall(node: NodeBinar
 
 
 def test_coredns_is_the_pinned_version_with_exactly_the_dns_addon_plugins(node: NodeBinaries, tmp_path: Path) -> None:
-    """Does CoreDNS print 1.12.0, accept the dns addon Corefile's plugins, and no other directive?"""
+    """Does CoreDNS print 1.12.0, accept the dns addon Corefile's plugins and whoami, and no other directive?"""
     assert run(node.coredns, "-version").stdout.splitlines()[0] == f"CoreDNS-{versions.COREDNS_VERSION.lstrip('v')}"
     directives = {line.split()[0] for line in _addon_corefile().splitlines() if re.match(r"^    \w", line)}
-    assert directives == set(versions.COREDNS_PLUGINS)
+    assert directives | {"whoami"} == set(versions.COREDNS_PLUGINS)  # whoami: what CoreDNS serves without a Corefile
     listed = set(run(node.coredns, "-plugins").stdout.split())
     assert listed == set(versions.COREDNS_PLUGINS) | set(REGISTERED_BY_DEPENDENCIES)
     for name in REGISTERED_BY_DEPENDENCIES:
