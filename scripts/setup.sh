@@ -48,13 +48,7 @@ fi
 
 if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
   step "Paquets Debian : containerd et runc (images locales, tests des images)"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
-  else
-    sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
-  fi
+  debian_install containerd runc
 fi
 
 step "Environnement Python (.venv)"
