@@ -163,7 +163,7 @@ def cmd_lab_reset(args: argparse.Namespace) -> int:
 
 def cmd_lab_apply(args: argparse.Namespace) -> int:
     """Apply one of the lab's variants (starter, solution, alternatives/X, mutants/X)."""
-    from kubelab import lab_setup, manifests
+    from kubelab import lab_setup
 
     lab = load_lab(args.lab)
     target = args.namespace or lab.namespace
@@ -171,7 +171,7 @@ def cmd_lab_apply(args: argparse.Namespace) -> int:
     api = connect_from_args(args)
     try:
         namespace = lab_setup.setup(api, lab, target)
-        manifests.apply_all(api, objects, namespace)
+        lab_setup.apply_objects(api, objects, namespace)
     finally:
         api.close()
     print(french(f"{len(objects)} objets de « {args.variant} » appliqués dans « {namespace} »."))

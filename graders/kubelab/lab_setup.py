@@ -110,8 +110,55 @@ def reset(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     return setup(api, lab, target)
 
 
+STEP_MANAGER = "kubelab-step"
+WATCHED_KINDS = ("Deployment", "StatefulSet", "DaemonSet")  # controllers that report status.observedGeneration
+
+
+def _identity(obj: Obj) -> tuple[str, str, str]:
+    return obj.get("apiVersion", ""), obj.get("kind", ""), (obj.get("metadata") or {}).get("name", "")
+
+
+def split_steps(objects: list[Obj]) -> tuple[list[Obj], list[Obj]]:
+    """(first version of each object, later versions in order): a later version is a later step."""
+    seen: set[tuple[str, str, str]] = set()
+    first: list[Obj] = []
+    later: list[Obj] = []
+    for obj in objects:
+        (later if _identity(obj) in seen else first).append(obj)
+        seen.add(_identity(obj))
+    return first, later
+
+
+def _observed(api: KubeApi, obj: Obj, namespace: str) -> None:
+    """Wait until the object's controller has acted on its current spec (``status.observedGeneration``)."""
+    api_version, kind, name = _identity(obj)
+
+    def acted(items: list[Obj]) -> bool:
+        current = next((o for o in items if o["metadata"]["name"] == name), None)
+        if current is None:
+            return True
+        return (current.get("status") or {}).get("observedGeneration", 0) >= current["metadata"].get("generation", 1)
+
+    if kind not in WATCHED_KINDS:
+        return
+    wait_for(api, api_version, kind, acted, namespace=namespace, timeout="rollout",
+             what=f"la prise en compte de {kind} {name}")
+
+
+def apply_objects(api: KubeApi, objects: list[Obj], namespace: str) -> None:
+    """Apply a variant's objects. A later document for an object already applied is a later step of the
+    statement (lab 05 changes the image of `web`): it is applied once the controller has acted on the earlier
+    version, under a field manager of its own, so it may hold only the fields it changes, as
+    ``kubectl set image`` changes only the image."""
+    first, later = split_steps(objects)
+    manifests.apply_all(api, first, namespace)
+    for obj in later:
+        _observed(api, obj, namespace)
+        manifests.apply_all(api, [obj], namespace, field_manager=STEP_MANAGER)
+
+
 def apply_variant(api: KubeApi, lab: Lab, variant: str, namespace: str) -> int:
     """Apply a variant into ``namespace``; the number of objects applied."""
     objects = variant_objects(lab, variant, namespace)
-    manifests.apply_all(api, objects, namespace)
+    apply_objects(api, objects, namespace)
     return len(objects)
