@@ -132,10 +132,14 @@ def cmd_lab_setup(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab)
     api = connect_from_args(args)
     try:
-        namespace = lab_setup.setup(api, lab, args.namespace)
+        namespace = lab_setup.setup(api, lab, args.namespace, step=args.step)
     finally:
         api.close()
-    print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
+    if args.step != 1:
+        print(french(f"Étape {args.step} du lab {lab.id} faite dans le namespace « {namespace} » : "
+                     f"{lab.setup_steps[args.step].description}."))
+    else:
+        print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
     return EXIT_OK
 
 
@@ -227,6 +231,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     setup = lab_verbs.add_parser("setup", help="créer le namespace du lab et ce que le lab fournit")
     setup.add_argument("lab", help="identifiant du lab")
     setup.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
+    setup.add_argument("--step", type=int, default=1, metavar="N",
+                       help="étape de la préparation, quand l'énoncé en a plusieurs (défaut : 1)")
     add_connection_arguments(setup)
     setup.set_defaults(handler=cmd_lab_setup)
     reset = lab_verbs.add_parser("reset", help="supprimer le namespace du lab (après confirmation) et le préparer de nouveau")

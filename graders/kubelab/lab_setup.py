@@ -83,9 +83,15 @@ def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> lis
     return objects
 
 
-def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
-    """Create the lab's namespace and apply ``setup/`` (what the lab provides); the namespace."""
+def setup(api: KubeApi, lab: Lab, namespace: str | None = None, step: int = 1) -> str:
+    """Create the lab's namespace and apply ``setup/`` (what the lab provides); the namespace.
+
+    ``step`` above 1 runs a later step of the preparation instead (lab 08 : step 2 deletes what the
+    learner has just backed up), in a namespace that step 1 prepared.
+    """
     target = namespace or lab.namespace
+    if step != 1:
+        return _later_step(api, lab, target, step)
     objects: list[Obj] = []
     for path in sorted((lab.folder / "setup").glob("*.yaml")):
         objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
@@ -98,6 +104,25 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
         manifests.apply_all(api, objects, target)
     if lab.setup_hook is not None:
         lab.setup_hook(api, target)
+    return target
+
+
+def _later_step(api: KubeApi, lab: Lab, namespace: str, step: int) -> str:
+    if step not in lab.setup_steps:
+        known = ", ".join(str(n) for n in (1, *sorted(lab.setup_steps)))
+        raise UsageError(f"Le lab « {lab.id} » n'a pas d'étape {step} de préparation (étapes : {known}).")
+    if api.get("v1", "Namespace", namespace) is None:
+        raise UsageError(f"Le namespace « {namespace} » n'existe pas ({api.description}) : lancez d'abord "
+                         f"« kubelab lab setup {lab.id} » (étape 1).")
+    lab.setup_steps[step].function(api, namespace)
+    return namespace
+
+
+def setup_all(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
+    """Every step of the preparation in order: where a learner's finished work starts from (tests, demo)."""
+    target = setup(api, lab, namespace)
+    for step in sorted(lab.setup_steps):
+        setup(api, lab, target, step)
     return target
 
 
