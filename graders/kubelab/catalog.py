@@ -6,9 +6,9 @@ grader module. Loading a lab validates that both agree, with a French error nami
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
-import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
