@@ -154,7 +154,7 @@ def split_steps(objects: list[Obj]) -> tuple[list[Obj], list[Obj]]:
     return first, later
 
 
-def _observed(api: KubeApi, obj: Obj, namespace: str) -> None:
+def wait_observed(api: KubeApi, obj: Obj, namespace: str) -> None:
     """Wait until the object's controller has acted on its current spec (``status.observedGeneration``)."""
     api_version, kind, name = _identity(obj)
 
@@ -178,7 +178,7 @@ def apply_objects(api: KubeApi, objects: list[Obj], namespace: str) -> None:
     first, later = split_steps(objects)
     manifests.apply_all(api, first, namespace)
     for obj in later:
-        _observed(api, obj, namespace)
+        wait_observed(api, obj, namespace)
         manifests.apply_all(api, [obj], namespace, field_manager=STEP_MANAGER)
 
 

@@ -21,6 +21,8 @@ TIMEOUT_SECONDS = 20.0
 FIELD_NOT_FOUND = re.compile(r"line (\d+): field (\S+) not found in type (\S+)")
 CANNOT_UNMARSHAL = re.compile(r"line (\d+): cannot unmarshal !!(\w+) `?([^`]*)`? into (\S+)")
 YAML_LINE = re.compile(r"^yaml: line (\d+): (.*)$")
+UNREGISTERED_DISCOVERY = re.compile(r"field (\w+)_sd_configs not found")
+REGISTERED_DISCOVERIES = ("kubernetes", "file", "dns", "http")  # see the builder's promtool-check-config/main.go
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,15 @@ def _run(binary: Path, tool: str, text: str) -> ToolVerdict | None:
 
 
 def check_prometheus(text: str, oracles: Oracles | None = None) -> ToolVerdict | None:
-    """``promtool check config --syntax-only`` on ``text`` (Prometheus's loader), or ``None`` if not built."""
+    """``promtool check config --syntax-only`` on ``text`` (Prometheus's loader), or ``None`` if not built, or
+    blind to the file: it names a discovery the trimmed build does not register (``consul_sd_configs``…),
+    which real Prometheus knows."""
     found = oracles or cached_oracles()
-    return _run(found.promtool, f"Prometheus {PROMETHEUS_VERSION}", text) if found else None
+    verdict = _run(found.promtool, f"Prometheus {PROMETHEUS_VERSION}", text) if found else None
+    unknown = UNREGISTERED_DISCOVERY.search(verdict.message) if verdict and not verdict.accepted else None
+    if unknown and unknown.group(1) not in REGISTERED_DISCOVERIES:
+        return None
+    return verdict
 
 
 def check_alertmanager(text: str, oracles: Oracles | None = None) -> ToolVerdict | None:

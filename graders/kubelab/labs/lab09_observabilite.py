@@ -18,8 +18,13 @@ Three bricks of a monitoring stack, written by hand in the namespace ``monitorin
   and the deprecated ``match: {severity: critical}`` (and ``match_re``). Every receiver a
   route names must be declared in ``receivers``.
 
-The configurations are only read from the ConfigMaps: nothing here talks to Prometheus or
-Alertmanager, and no Secret value is ever read (only its keys).
+The configurations are read from the ConfigMaps. Where the loaders of Prometheus 3.16 and
+Alertmanager 0.35 are built on this machine (``kubelab.sandbox.oracles_build``), the read-only
+probe ``configuration-tools`` runs them on the same texts and their verdict decides
+(``kubelab.oracles``); our own reading, proven to agree with them by
+tests/labs/test_lab09_differential.py, gives the French message and the path of the field.
+Nothing here talks to a running Prometheus or Alertmanager, and no Secret value is ever read
+(only its keys). Each check's docstring quotes the sentence of the statement it enforces.
 """
 
 from __future__ import annotations
@@ -516,6 +521,8 @@ def _job_target_problem(job: ScrapeJob) -> str | None:
        hint="Vérifiez le fichier avec « promtool check config prometheus.yml » avant de créer la ConfigMap ; "
             "les lignes et colonnes du message sont celles du fichier `prometheus.yml`.")
 def prometheus_config_valid(state: ClusterState) -> Verdict:
+    """« une clé `prometheus.yml`, configuration Prometheus valide », que l'on vérifie « avec `promtool check config
+    --syntax-only` » : tout ce que le chargeur de Prometheus refuse."""
     jobs, problem = _prometheus(state)
     if jobs is None or problem:
         return failed(f"La clé `{PROMETHEUS_KEY}` de la ConfigMap `{PROMETHEUS_CM}` devrait contenir une "
@@ -528,6 +535,7 @@ def prometheus_config_valid(state: ClusterState) -> Verdict:
        hint="Dans `scrape_configs`, un élément par job : `job_name: prometheus`, `job_name: kubernetes-nodes` "
             "et `job_name: kubernetes-pods`.")
 def prometheus_scrape_jobs(state: ClusterState) -> Verdict:
+    """« au moins ces trois `job_name` dans `scrape_configs` : `prometheus`, `kubernetes-nodes`, `kubernetes-pods` »."""
     jobs, problem = _prometheus(state)
     if jobs is None:
         return failed(f"La configuration Prometheus devrait définir les jobs {listing(REQUIRED_JOBS)} "
@@ -545,6 +553,8 @@ def prometheus_scrape_jobs(state: ClusterState) -> Verdict:
        hint="`prometheus` : `static_configs: [{targets: [\"localhost:9090\"]}]` ; `kubernetes-nodes` et "
             "`kubernetes-pods` : `kubernetes_sd_configs` avec `role: node` et `role: pod`.")
 def prometheus_job_targets(state: ClusterState) -> Verdict:
+    """« `prometheus` : Prometheus lui-même (`localhost:9090`) ; `kubernetes-nodes` : par `kubernetes_sd_configs` avec
+    `role: node` ; `kubernetes-pods` : avec `role: pod` »."""
     jobs, problem = _prometheus(state)
     if jobs is None:
         return failed(f"Les jobs de Prometheus devraient trouver leurs cibles "
@@ -597,6 +607,7 @@ def _image_problem(image: str) -> str | None:
        related=("polaris:tagNotSpecified", "kube-linter:latest-tag", "kube-score:container-image-tag"),
        hint="Un Deployment `grafana`, image `grafana/grafana:<version>` (pas `latest`), `containerPort: 3000`.")
 def grafana_deployment(state: ClusterState) -> Verdict:
+    """« image `grafana/grafana` avec une version précise, port 3000 »."""
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
@@ -617,6 +628,7 @@ def grafana_deployment(state: ClusterState) -> Verdict:
        hint="« kubectl create secret generic grafana-admin -n monitoring --from-literal=admin-user=admin "
             "--from-literal=admin-password=… ».")
 def grafana_admin_secret(state: ClusterState) -> Verdict:
+    """« Secret `grafana-admin` : clés `admin-user` et `admin-password` »."""
     secret = state.get("v1", "Secret", SECRET)
     ref = ObjectRef("Secret", SECRET)
     if secret is None:
@@ -651,6 +663,8 @@ def _credential_source(container: Obj, variable: str) -> str | None:
        hint="`env: [{name: GF_SECURITY_ADMIN_PASSWORD, valueFrom: {secretKeyRef: {name: grafana-admin, "
             "key: admin-password}}}]`, de même pour `GF_SECURITY_ADMIN_USER` et la clé `admin-user`.")
 def grafana_credentials_from_secret(state: ClusterState) -> Verdict:
+    """« lit `GF_SECURITY_ADMIN_USER` et `GF_SECURITY_ADMIN_PASSWORD` dans le Secret `grafana-admin` par
+    `secretKeyRef` (clés `admin-user` et `admin-password`) »."""
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
@@ -674,6 +688,7 @@ def _plaintext_credentials(container: Obj) -> list[str]:
        related=("kubescape:C-0012", "kube-linter:env-var-secret"),
        hint="Supprimez les `value:` des identifiants : le Deployment ne doit contenir aucun mot de passe.")
 def grafana_no_plaintext(state: ClusterState) -> Verdict:
+    """« aucun identifiant en clair »."""
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
@@ -708,6 +723,7 @@ def _uses_claim(deployment: Obj | None) -> bool:
        hint="`volumes: [{name: data, persistentVolumeClaim: {claimName: grafana-data}}]` et "
             "`volumeMounts: [{name: data, mountPath: /var/lib/grafana}]`.")
 def grafana_data_persistent(state: ClusterState) -> Verdict:
+    """« monte le PVC `grafana-data` sur `/var/lib/grafana` » (en écriture ; un `subPath` est permis)."""
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
@@ -734,6 +750,7 @@ def grafana_data_persistent(state: ClusterState) -> Verdict:
 @check("grafana-claim-spec", title="La demande de volume de Grafana", category="stockage", course=COURSE,
        hint="Classe par défaut (pas de `storageClassName`, ou `microk8s-hostpath`), `ReadWriteOnce`, au moins `1Gi`.")
 def grafana_claim_spec(state: ClusterState) -> Verdict:
+    """« PersistentVolumeClaim `grafana-data` : classe par défaut, `ReadWriteOnce`, au moins `1Gi` »."""
     return named_claim_request(state, CLAIM)
 
 
@@ -741,6 +758,7 @@ def grafana_claim_spec(state: ClusterState) -> Verdict:
        hint="La classe `microk8s-hostpath` attend le premier pod qui utilise le PVC (WaitForFirstConsumer) : "
             "tant qu'aucun pod ne le monte, il reste Pending.")
 def grafana_claim_bound(state: ClusterState) -> Verdict:
+    """« il est lié (`Bound`) »."""
     pvc = state.get("v1", "PersistentVolumeClaim", CLAIM)
     ref = ObjectRef("PersistentVolumeClaim", CLAIM)
     phase = ((pvc or {}).get("status") or {}).get("phase", "absent")
@@ -983,9 +1001,9 @@ def _parse_receiver(raw: Any, where: str, glob: Obj) -> tuple[str, list[str]]:
             problems.append(unknown)
         if not mail.get("to"):
             problems.append(f"`{_path(mail_where, 'to')}` manque : l'adresse du destinataire")
-        for field, fallback in (("smarthost", "smtp_smarthost"), ("from", "smtp_from")):
-            if not mail.get(field) and not glob.get(fallback):
-                problems.append(f"`{_path(mail_where, field)}` manque, et `global.{fallback}` aussi")
+        for key, fallback in (("smarthost", "smtp_smarthost"), ("from", "smtp_from")):
+            if not mail.get(key) and not glob.get(fallback):
+                problems.append(f"`{_path(mail_where, key)}` manque, et `global.{fallback}` aussi")
     for index, raw_slack in enumerate(_expect_list(receiver.get("slack_configs"), _path(where, "slack_configs"))):
         slack = _expect_mapping(raw_slack, _path(where, "slack_configs", index), required=True)
         if not any(slack.get(k) for k in ("api_url", "api_url_file", "app_token", "app_token_file")) and \
@@ -1162,6 +1180,8 @@ def alertmanager_config_valid(state: ClusterState) -> Verdict:
        hint="Sous `route.routes`, une sous-route `matchers: ['severity=\"critical\"']` avec `receiver: critical`, "
             "placée avant toute sous-route qui attraperait aussi ces alertes.")
 def alertmanager_critical_route(state: ClusterState) -> Verdict:
+    """« une sous-route envoie les alertes qui portent le label `severity=\"critical\"` vers un récepteur nommé
+    exactement `critical` »."""
     config, problem = _alertmanager(state)
     if config is None:
         return failed(f"Une alerte `severity=\"critical\"` devrait aller au récepteur `{CRITICAL_RECEIVER}` "
@@ -1178,6 +1198,7 @@ def alertmanager_critical_route(state: ClusterState) -> Verdict:
        hint="Le récepteur de la route racine (`route.receiver`, par exemple `default`) reçoit tout ce qu'aucune "
             "sous-route n'attrape ; la sous-route critique ne doit attraper que `severity=\"critical\"`.")
 def alertmanager_default_route(state: ClusterState) -> Verdict:
+    """« la route racine a un récepteur par défaut » et seules les alertes critiques vont à `critical`."""
     config, problem = _alertmanager(state)
     if config is None:
         return failed(f"Les alertes non critiques devraient aller au récepteur par défaut "
@@ -1201,6 +1222,7 @@ def alertmanager_default_route(state: ClusterState) -> Verdict:
        hint="Chaque `receiver:` de la route et des sous-routes doit avoir son entrée `- name: …` dans `receivers` ; "
             "sinon Alertmanager refuse la configuration (« undefined receiver »).")
 def alertmanager_receivers_declared(state: ClusterState) -> Verdict:
+    """« les deux récepteurs sont déclarés dans `receivers` »."""
     config, problem = _alertmanager(state)
     if config is None:
         return failed(f"Les récepteurs utilisés par la route devraient être déclarés "
