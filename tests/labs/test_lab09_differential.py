@@ -45,10 +45,15 @@ GROUP_BY = [None, ["alertname"], ["..."], ["...", "alertname"], ["alertname", "a
 RECEIVER_KEYS = ["webhook_configs", "webhook_config", "email_configs"]
 
 
+def _scalar(text: str) -> object:
+    """A duration as a learner types it in YAML: ``30`` is a number, ``30s`` a string, nothing an empty string."""
+    return yaml.safe_load(f"v: {text}")["v"] if text else ""
+
+
 def _alertmanager_case(rng: random.Random) -> str:
     route: dict = {"receiver": "default"}
     for key in rng.sample(["group_wait", "group_interval", "repeat_interval"], rng.randint(0, 2)):
-        route[key] = yaml.safe_load(f"v: {rng.choice(DURATIONS) or '\"\"'}")["v"]
+        route[key] = _scalar(rng.choice(DURATIONS))
     group_by = rng.choice(GROUP_BY)
     if group_by is not None:
         route["group_by"] = group_by
@@ -96,14 +101,14 @@ def _prometheus_case(rng: random.Random) -> str:
     glob: dict = {}
     for key in rng.sample(["scrape_interval", "scrape_timeout", "evaluation_interval", "scrape_intervals"],
                           rng.randint(0, 2)):
-        glob[key] = yaml.safe_load(f"v: {rng.choice(DURATIONS) or '\"\"'}")["v"]
+        glob[key] = _scalar(rng.choice(DURATIONS))
     jobs: list[dict] = [{"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
                         {"job_name": "kubernetes-nodes", "kubernetes_sd_configs": [rng.choice(SD_VARIANTS)]},
                         {"job_name": rng.choice(["kubernetes-pods", "kubernetes-pods", "kubernetes-nodes"]),
                          "kubernetes_sd_configs": [{"role": "pod"}]}]
     extra = jobs[rng.randrange(3)]
     for key, value in rng.sample(SCRAPE_KEYS, rng.randint(0, 2)):
-        extra[key] = yaml.safe_load(f"v: {rng.choice(DURATIONS) or '\"\"'}")["v"] if value == "DUR" else value
+        extra[key] = _scalar(rng.choice(DURATIONS)) if value == "DUR" else value
     if rng.random() < 0.5:
         jobs[2]["relabel_configs"] = rng.sample(RELABELS, rng.randint(1, 2))
     config: dict = {"scrape_configs": jobs}
