@@ -34,15 +34,24 @@ SEED = 20_261_201
 CASES = 300
 FOLDER = load_lab("09-observabilite").folder
 
-DURATIONS = ["30s", "30", "0", "1m30s", "1h1h", "5ms", "1.5m", "-1s", "1d2h", "2h1d", "4h", "1w", "", "10S", "1y"]
-MATCHERS = ['severity="critical"', "severity=critical", 'severity=~"crit.*"', 'severity=~"(?=c)crit"',
-            'severity=~"(?i)CRIT"', 'severity=~"crit\\\\d*"', 'severity=~"a\\\\1"', 'severity=~"[[:alpha:]]+"',
-            'severity=~"(?P<x>crit)ical"', 'severity!~"warn.*"', '{severity="critical",team="a"}',
-            "severity critical", 'severity=~"x{1001}"', 'severity=~"a*+"', 'severity=~"(?x)crit"',
-            'severity=~"\\\\Z"', 'severity="critical", team!="b"', 'severity=~"crit|page"']
-URLS = ["http://astreinte.monitoring.svc:8080/alert", None, "astreinte:8080/alert", "ftp://x/y", "https://h"]
-GROUP_BY = [None, ["alertname"], ["..."], ["...", "alertname"], ["alertname", "alertname"], ["in-valid"], []]
-RECEIVER_KEYS = ["webhook_configs", "webhook_config", "email_configs"]
+GOOD_DURATIONS = ["30s", "0", "1m30s", "5ms", "1d2h", "4h", "1w", "1y"]
+BAD_DURATIONS = ["30", "1h1h", "1.5m", "-1s", "2h1d", "", "10S"]
+GOOD_MATCHERS = ['severity="critical"', "severity=critical", 'severity=~"crit.*"', 'severity=~"(?i)CRIT"',
+                 'severity=~"crit\\\\d*"', 'severity=~"[[:alpha:]]+"', 'severity=~"(?P<x>crit)ical"', 'severity!~"warn.*"',
+                 '{severity="critical",team="a"}', 'severity="critical", team!="b"', 'severity=~"crit|page"']
+BAD_MATCHERS = ['severity=~"(?=c)crit"', 'severity=~"a\\\\1"', "severity critical", 'severity=~"x{1001}"',
+                'severity=~"a*+"', 'severity=~"(?x)crit"', 'severity=~"\\\\Z"']
+GOOD_URLS = ["http://astreinte.monitoring.svc:8080/alert", "https://h"]
+BAD_URLS = [None, "astreinte:8080/alert", "ftp://x/y"]
+GOOD_GROUP_BY = [None, ["alertname"], ["..."], []]
+BAD_GROUP_BY = [["...", "alertname"], ["alertname", "alertname"], ["in-valid"]]
+BAD_SHARE = 0.12
+
+
+def _pick(rng: random.Random, good: list, bad: list) -> object:
+    return rng.choice(bad if rng.random() < BAD_SHARE else good)
+
+
 
 
 def _scalar(text: str) -> object:
@@ -53,69 +62,81 @@ def _scalar(text: str) -> object:
 def _alertmanager_case(rng: random.Random) -> str:
     route: dict = {"receiver": "default"}
     for key in rng.sample(["group_wait", "group_interval", "repeat_interval"], rng.randint(0, 2)):
-        route[key] = _scalar(rng.choice(DURATIONS))
-    group_by = rng.choice(GROUP_BY)
+        route[key] = _scalar(_pick(rng, GOOD_DURATIONS, BAD_DURATIONS))
+    group_by = _pick(rng, GOOD_GROUP_BY, BAD_GROUP_BY)
     if group_by is not None:
         route["group_by"] = group_by
-    target = rng.choice(["critical", "critical", "critical", "absent"])
-    route["routes"] = [{"matchers": [rng.choice(MATCHERS)], "receiver": target, "continue": rng.random() < 0.2}]
+    target = _pick(rng, ["critical"], ["absent"])
+    route["routes"] = [{"matchers": [_pick(rng, GOOD_MATCHERS, BAD_MATCHERS)], "receiver": target,
+                        "continue": rng.random() < 0.2}]
     if rng.random() < 0.3:
-        route["routes"].append({"match_re": {"severity": rng.choice(["warn.*", "(?!crit).*", "w(a)\\1"])},
+        route["routes"].append({"match_re": {"severity": _pick(rng, ["warn.*", "(?i)info"], ["(?!crit).*", "w(a)\\1"])},
                                 "receiver": "default"})
     critical: dict = {"name": "critical"}
-    key = rng.choice(RECEIVER_KEYS)
+    key = str(_pick(rng, ["webhook_configs", "email_configs"], ["webhook_config"]))
     if key.startswith("webhook"):
-        url = rng.choice(URLS)
+        url = _pick(rng, GOOD_URLS, BAD_URLS)
         critical[key] = [{"url": url} if url else {"send_resolved": True}]
     else:
-        critical[key] = [{"to": "astreinte@example.org"} if rng.random() < 0.7 else {"send_resolved": True}]
+        critical[key] = [{"to": "astreinte@example.org", "from": "am@example.org", "smarthost": "smtp:25"}
+                         if rng.random() > BAD_SHARE else {"send_resolved": True}]
     config: dict = {"route": route, "receivers": [{"name": "default"}, critical]}
     if rng.random() < 0.4:
-        config["global"] = rng.choice([{"resolve_timeout": rng.choice(DURATIONS) or "5m"},
-                                       {"smtp_smarthost": "smtp.example.org:587", "smtp_from": "am@example.org"},
-                                       {"smtp_smarthos": "x:25"}])
+        config["global"] = _pick(rng, [{"resolve_timeout": _scalar(rng.choice(GOOD_DURATIONS))},
+                                       {"smtp_smarthost": "smtp.example.org:587", "smtp_from": "am@example.org"}],
+                                 [{"smtp_smarthos": "x:25"}, {"resolve_timeout": _scalar(rng.choice(BAD_DURATIONS))}])
     if rng.random() < 0.2:
-        config["inhibit_rules"] = [{"source_matchers": [rng.choice(MATCHERS)], "target_matchers": ['severity="warning"'],
-                                    "equal": rng.choice([["alertname"], ["bad-name"]])}]
+        config["inhibit_rules"] = [{"source_matchers": [_pick(rng, GOOD_MATCHERS, BAD_MATCHERS)],
+                                    "target_matchers": ['severity="warning"'],
+                                    "equal": _pick(rng, [["alertname"]], [["bad-name"]])}]
     return yaml.safe_dump(config, sort_keys=False)
 
 
-SCRAPE_KEYS = [("scrape_interval", "DUR"), ("scrape_timeout", "DUR"), ("kubernetes_sd_config", [{"role": "pod"}]),
-               ("metrics_path", "/metrics"), ("scheme", "https"), ("honor_labels", True), ("sample_limit", 100),
-               ("file_sd_configs", [{"files": ["/etc/prometheus/targets/*.json"]}]),
-               ("consul_sd_configs", [{"server": "consul:8500"}]), ("bearer_token_file", "/var/run/token")]
-RELABELS = [{"source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], "action": "keep", "regex": "true"},
-            {"source_labels": ["__meta_kubernetes_namespace"], "regex": "(.*)"},
-            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-            {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"},
-            {"action": "KEEP", "source_labels": ["a"], "regex": "(?=x)"},
-            {"action": "hashmod", "target_label": "shard", "source_labels": ["__address__"]},
-            {"action": "frobnicate"}, {"source_labels": ["a"], "target_label": "b", "regexp": "x"}]
-SD_VARIANTS = [{"role": "pod"}, {"role": "pods"}, {"role": "node", "tls_config": {"insecure_skip_verify": True}},
-               {"role": "node", "api_server": "https://k:6443", "kubeconfig_file": "/k"},
-               {"role": "pod", "namespaces": {"own_namespace": True}}, {"role": "pod", "namespace": {"names": ["a"]}},
-               {"role": "endpointslice", "selectors": [{"role": "endpointslice", "label": "app=x"}]}, {}]
+GOOD_SCRAPE = [("scrape_interval", "DUR"), ("metrics_path", "/metrics"), ("scheme", "https"), ("honor_labels", True),
+               ("sample_limit", 100), ("file_sd_configs", [{"files": ["/etc/prometheus/targets/*.json"]}]),
+               ("bearer_token_file", "/var/run/token"), ("scrape_timeout", "5s")]
+BAD_SCRAPE = [("kubernetes_sd_config", [{"role": "pod"}]), ("scrape_timeout", "5m"), ("scrape_interval", "BAD"),
+              ("consul_sd_configs", [{"server": "consul:8500"}])]
+GOOD_RELABELS = [{"source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], "action": "keep",
+                  "regex": "true"},
+                 {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                 {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"},
+                 {"action": "Drop", "source_labels": ["a"], "regex": "(?i)x|y"}]
+BAD_RELABELS = [{"source_labels": ["__meta_kubernetes_namespace"], "regex": "(.*)"},
+                {"action": "KEEP", "source_labels": ["a"], "regex": "(?=x)"},
+                {"action": "hashmod", "target_label": "shard", "source_labels": ["__address__"]},
+                {"action": "frobnicate"}, {"source_labels": ["a"], "target_label": "b", "regexp": "x"}]
+GOOD_SD = [{"role": "node"}, {"role": "node", "api_server": "https://k:6443", "tls_config": {"insecure_skip_verify": True}},
+           {"role": "endpointslice", "selectors": [{"role": "endpointslice", "label": "app=x"}]},
+           {"role": "node", "namespaces": {"own_namespace": True}}]
+BAD_SD = [{"role": "nodes"}, {"role": "node", "tls_config": {"insecure_skip_verify": True}},
+          {"role": "node", "api_server": "https://k:6443", "kubeconfig_file": "/k"},
+          {"role": "pod", "namespace": {"names": ["a"]}}, {}]
 
 
 def _prometheus_case(rng: random.Random) -> str:
     glob: dict = {}
-    for key in rng.sample(["scrape_interval", "scrape_timeout", "evaluation_interval", "scrape_intervals"],
-                          rng.randint(0, 2)):
-        glob[key] = _scalar(rng.choice(DURATIONS))
+    for key in rng.sample(["scrape_interval", "evaluation_interval"], rng.randint(0, 2)):
+        glob[key] = _scalar(_pick(rng, GOOD_DURATIONS[1:], BAD_DURATIONS))
+    if rng.random() < BAD_SHARE / 2:
+        glob["scrape_intervals"] = "1m"
     jobs: list[dict] = [{"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
-                        {"job_name": "kubernetes-nodes", "kubernetes_sd_configs": [rng.choice(SD_VARIANTS)]},
-                        {"job_name": rng.choice(["kubernetes-pods", "kubernetes-pods", "kubernetes-nodes"]),
+                        {"job_name": "kubernetes-nodes", "kubernetes_sd_configs": [_pick(rng, GOOD_SD, BAD_SD)]},
+                        {"job_name": _pick(rng, ["kubernetes-pods"], ["kubernetes-nodes"]),
                          "kubernetes_sd_configs": [{"role": "pod"}]}]
     extra = jobs[rng.randrange(3)]
-    for key, value in rng.sample(SCRAPE_KEYS, rng.randint(0, 2)):
-        extra[key] = _scalar(rng.choice(DURATIONS)) if value == "DUR" else value
+    for _ in range(rng.randint(0, 2)):
+        key, value = _pick(rng, GOOD_SCRAPE, BAD_SCRAPE)  # type: ignore[misc]
+        if value == "DUR":
+            value = _scalar(rng.choice(GOOD_DURATIONS[1:]))
+        elif value == "BAD":
+            value = _scalar(rng.choice(BAD_DURATIONS))
+        extra[key] = value
     if rng.random() < 0.5:
-        jobs[2]["relabel_configs"] = rng.sample(RELABELS, rng.randint(1, 2))
+        jobs[2]["relabel_configs"] = [_pick(rng, GOOD_RELABELS, BAD_RELABELS) for _ in range(rng.randint(1, 2))]
     config: dict = {"scrape_configs": jobs}
     if glob:
         config["global"] = glob
-    if rng.random() < 0.1:
-        config["scrape_config"] = []
     return yaml.safe_dump(config, sort_keys=False)
 
 

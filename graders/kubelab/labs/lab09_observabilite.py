@@ -959,7 +959,7 @@ def _route_settings_problems(route: Obj, path: str) -> list[str]:
             return [*problems, f"`{_path(path, 'group_by')}` devrait être une liste de labels (trouvé : "
                                f"{_shown(group_by)})"]
         names = [str(label) for label in group_by]
-        invalid = [n for n in names if n != "..." and not LABEL_NAME.match(n)]
+        invalid = [n for n in names if not n]  # UTF-8 label names (matchers in fallback mode): any non-empty text
         if invalid:
             problems.append(f"`{_path(path, 'group_by')}` : nom de label invalide « {invalid[0]} »")
         elif "..." in names and len(names) > 1:
@@ -968,7 +968,7 @@ def _route_settings_problems(route: Obj, path: str) -> list[str]:
             double = next(n for n in names if names.count(n) > 1)
             problems.append(f"`{_path(path, 'group_by')}` : le label « {double} » est en double")
     for name in _expect_mapping(route.get("labels"), _path(path, "labels")):
-        if not LABEL_NAME.match(str(name)):
+        if not str(name):
             problems.append(f"`{_path(path, 'labels')}` : nom de label invalide « {name} »")
     return problems
 
@@ -1041,7 +1041,7 @@ def _inhibit_problems(config: Obj) -> list[str]:
                                  "matchers": rule.get(f"{side}_matchers")}, where)
         except ConfigError as exc:
             problems.append(str(exc))
-        invalid = [str(n) for n in _expect_list(rule.get("equal"), _path(where, "equal")) if not LABEL_NAME.match(str(n))]
+        invalid = [str(n) for n in _expect_list(rule.get("equal"), _path(where, "equal")) if not str(n)]
         if invalid:
             problems.append(f"`{_path(where, 'equal')}` : nom de label invalide « {invalid[0]} »")
     return problems

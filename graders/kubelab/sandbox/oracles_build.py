@@ -92,6 +92,7 @@ def build(progress: Progress = print, allow_go_download: bool = True) -> Path:
     go = find_go(progress, allow_download=allow_go_download)
     root = oracles_dir().parent
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=root))
+    staging.chmod(0o755)
     env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -mod=readonly"}
     log_path = root / "build.log"
     steps = [
