@@ -182,9 +182,10 @@ def _placement_found(web: dict) -> str:
             "`topologyKey: kubernetes.io/hostname` et un labelSelector qui choisit les pods de `web`, ou "
             "`topologySpreadConstraints` (`maxSkew: 1`, `whenUnsatisfiable: DoNotSchedule`).")
 def spread_required(state: ClusterState) -> Verdict:
-    """« placés sur des nœuds distincts, au choix : une anti-affinité de pods requise […] sur la clé
-    `kubernetes.io/hostname`, ou une contrainte `topologySpreadConstraints` avec `topologyKey:
-    kubernetes.io/hostname`, `maxSkew: 1` et `whenUnsatisfiable: DoNotSchedule` »."""
+    """« placés sur des nœuds distincts, au choix : […] une contrainte `topologySpreadConstraints` avec
+    `topologyKey: kubernetes.io/hostname`, `maxSkew: 1` et `whenUnsatisfiable: DoNotSchedule` […] ou une
+    anti-affinité de pods requise (`requiredDuringSchedulingIgnoredDuringExecution`) sur la clé
+    `kubernetes.io/hostname` »."""
     web = _web(state)
     if web is None:
         return MISSING_WEB
@@ -397,7 +398,7 @@ def _service_port_problem(service: dict, web: dict) -> str | None:
        hint="Le sélecteur du Service `web` doit reprendre les labels du template des pods, et son `targetPort` un "
             "port que le conteneur déclare (numéro ou nom).")
 def service_endpoints(state: ClusterState) -> Verdict:
-    """« Service `web` : sélectionne les pods de `web` », « Le Service `web` envoie vers un port que les pods
+    """« | Service | `web` | sélectionne les pods de `web` | », « Le Service `web` envoie vers un port que les pods
     déclarent » et « vérifiez que le Service garde des pods prêts »."""
     ref = ObjectRef("Service", "web")
     service = state.get("v1", "Service", "web")
@@ -428,8 +429,8 @@ def service_endpoints(state: ClusterState) -> Verdict:
        hint="Un PodDisruptionBudget `web-pdb` (policy/v1) avec `minAvailable: 2` ou `maxUnavailable: 1` et le "
             "sélecteur des pods de `web`.")
 def pdb(state: ClusterState) -> Verdict:
-    """« PodDisruptionBudget `web-pdb` : `minAvailable: 2` **ou** `maxUnavailable: 1`, sélectionne les pods de
-    `web` » (un pourcentage équivalent compte, lu comme le contrôleur de disruption le lit)."""
+    """« | PodDisruptionBudget | `web-pdb` | `minAvailable: 2` **ou** `maxUnavailable: 1`, sélectionne les pods de
+    `web` | » (« un pourcentage équivalent compte », lu comme le contrôleur de disruption le lit)."""
     ref = ObjectRef("PodDisruptionBudget", "web-pdb")
     budget = _pdb(state)
     if budget is None:

@@ -445,7 +445,7 @@ def _cronjob(state: ClusterState) -> Obj | None:
        hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`. "
             "Il reste Pending jusqu'à la première sauvegarde (WaitForFirstConsumer) : c'est normal.")
 def backup_pvc(state: ClusterState) -> Verdict:
-    """« PersistentVolumeClaim `backup-storage` : classe par défaut, `ReadWriteOnce`, au moins `1Gi` »."""
+    """« | PersistentVolumeClaim | `backup-storage` | classe par défaut, `ReadWriteOnce`, au moins `1Gi` | »."""
     return named_claim_request(state, CLAIM)
 
 
@@ -498,8 +498,8 @@ def backup_concurrency(state: ClusterState) -> Verdict:
        hint="`successfulJobsHistoryLimit: 3` et `failedJobsHistoryLimit: 3` : garder au moins un Job échoué, "
             "c'est garder ses journaux pour comprendre l'échec.")
 def backup_history(state: ClusterState) -> Verdict:
-    """« `successfulJobsHistoryLimit` et `failedJobsHistoryLimit` gardent chacun entre 1 et 10 Jobs (les valeurs
-    par défaut, 3 et 1, conviennent) »."""
+    """« `successfulJobsHistoryLimit` et `failedJobsHistoryLimit` gardent chacun **entre 1 et 10** Jobs […] les
+    valeurs par défaut, 3 et 1, conviennent »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -569,8 +569,8 @@ def _volume_source(volume: Obj) -> str:
        hint="Appliquez la ConfigMap de `labs/08-sauvegarde-restauration/sauvegarde/` après l'avoir nettoyée ; "
             "ne retouchez pas ses données.")
 def configmap_restored(state: ClusterState) -> Verdict:
-    """« `app-config` […] de nouveau dans `lab-sauvegarde` avec le même contenu » : mêmes données, et un objet
-    recréé (étape 2 faite)."""
+    """« `app-config`, `app-secret` et `app` existent de nouveau dans `lab-sauvegarde`, recréés après l'étape 2, avec
+    **le même contenu** qu'au moment de la préparation : mêmes données pour la ConfigMap »."""
     ref = ObjectRef("ConfigMap", CONFIGMAP)
     expected = _inventory(state, f"configmap.{CONFIGMAP}")
     if expected is None:
@@ -605,7 +605,8 @@ def _key_differences(missing: list[str], changed: list[str], extra: list[str]) -
        hint="Gardez le champ `data` de la sauvegarde tel quel (ou mettez les mêmes valeurs dans `stringData`) : "
             "un mot de passe régénéré ne correspond plus à celui de la base.")
 def secret_restored(state: ClusterState) -> Verdict:
-    """« `app-secret` […] avec le même contenu : mêmes données pour la ConfigMap et le Secret »."""
+    """« existent de nouveau dans `lab-sauvegarde`, recréés après l'étape 2, avec **le même contenu** qu'au moment
+    de la préparation : mêmes données pour la ConfigMap et le Secret »."""
     ref = ObjectRef("Secret", SECRET)
     recorded = _inventory(state, f"secret.{SECRET}")
     content = state.probe("secret-content")

@@ -522,7 +522,7 @@ def _job_target_problem(job: ScrapeJob) -> str | None:
             "les lignes et colonnes du message sont celles du fichier `prometheus.yml`.")
 def prometheus_config_valid(state: ClusterState) -> Verdict:
     """« une clé `prometheus.yml`, configuration Prometheus valide », que l'on vérifie « avec `promtool check config
-    --syntax-only` » : tout ce que le chargeur de Prometheus refuse."""
+    --syntax-only prometheus.yml` » : tout ce que le chargeur de Prometheus refuse."""
     jobs, problem = _prometheus(state)
     if jobs is None or problem:
         return failed(f"La clé `{PROMETHEUS_KEY}` de la ConfigMap `{PROMETHEUS_CM}` devrait contenir une "
@@ -535,7 +535,8 @@ def prometheus_config_valid(state: ClusterState) -> Verdict:
        hint="Dans `scrape_configs`, un élément par job : `job_name: prometheus`, `job_name: kubernetes-nodes` "
             "et `job_name: kubernetes-pods`.")
 def prometheus_scrape_jobs(state: ClusterState) -> Verdict:
-    """« au moins ces trois `job_name` dans `scrape_configs` : `prometheus`, `kubernetes-nodes`, `kubernetes-pods` »."""
+    """« définit au moins ces trois `job_name` dans `scrape_configs` » : `prometheus`, `kubernetes-nodes`,
+    `kubernetes-pods`."""
     jobs, problem = _prometheus(state)
     if jobs is None:
         return failed(f"La configuration Prometheus devrait définir les jobs {listing(REQUIRED_JOBS)} "
@@ -553,8 +554,9 @@ def prometheus_scrape_jobs(state: ClusterState) -> Verdict:
        hint="`prometheus` : `static_configs: [{targets: [\"localhost:9090\"]}]` ; `kubernetes-nodes` et "
             "`kubernetes-pods` : `kubernetes_sd_configs` avec `role: node` et `role: pod`.")
 def prometheus_job_targets(state: ClusterState) -> Verdict:
-    """« `prometheus` : Prometheus lui-même (`localhost:9090`) ; `kubernetes-nodes` : par `kubernetes_sd_configs` avec
-    `role: node` ; `kubernetes-pods` : avec `role: pod` »."""
+    """« | `prometheus` | Prometheus lui-même (`localhost:9090`) | », « | `kubernetes-nodes` | les nœuds, par
+    `kubernetes_sd_configs` avec `role: node` | » et « | `kubernetes-pods` | les pods, par `kubernetes_sd_configs`
+    avec `role: pod` | »."""
     jobs, problem = _prometheus(state)
     if jobs is None:
         return failed(f"Les jobs de Prometheus devraient trouver leurs cibles "
@@ -628,7 +630,7 @@ def grafana_deployment(state: ClusterState) -> Verdict:
        hint="« kubectl create secret generic grafana-admin -n monitoring --from-literal=admin-user=admin "
             "--from-literal=admin-password=… ».")
 def grafana_admin_secret(state: ClusterState) -> Verdict:
-    """« Secret `grafana-admin` : clés `admin-user` et `admin-password` »."""
+    """« | Secret | `grafana-admin` | clés `admin-user` et `admin-password` | »."""
     secret = state.get("v1", "Secret", SECRET)
     ref = ObjectRef("Secret", SECRET)
     if secret is None:
@@ -750,7 +752,7 @@ def grafana_data_persistent(state: ClusterState) -> Verdict:
 @check("grafana-claim-spec", title="La demande de volume de Grafana", category="stockage", course=COURSE,
        hint="Classe par défaut (pas de `storageClassName`, ou `microk8s-hostpath`), `ReadWriteOnce`, au moins `1Gi`.")
 def grafana_claim_spec(state: ClusterState) -> Verdict:
-    """« PersistentVolumeClaim `grafana-data` : classe par défaut, `ReadWriteOnce`, au moins `1Gi` »."""
+    """« | PersistentVolumeClaim | `grafana-data` | classe par défaut, `ReadWriteOnce`, au moins `1Gi` | »."""
     return named_claim_request(state, CLAIM)
 
 
@@ -774,8 +776,8 @@ def grafana_claim_bound(state: ClusterState) -> Verdict:
        hint="« kubectl describe pod -n monitoring -l app=grafana » : les événements disent ce qui bloque "
             "(planification, volume, image).")
 def grafana_pods_ready(state: ClusterState) -> Verdict:
-    """« Grafana est prêt : les pods du Deployment sont prêts » (et trouvent le Secret et les clés qu'ils
-    référencent : sans eux, un vrai nœud les laisse en CreateContainerConfigError)."""
+    """« Grafana est prêt : les pods du Deployment trouvent le Secret et les clés qu'ils référencent, et ils sont
+    prêts » (sans eux, un vrai nœud les laisse en CreateContainerConfigError)."""
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
@@ -1165,7 +1167,7 @@ def _labels(alert: dict[str, str]) -> str:
        hint="Vérifiez le fichier avec « amtool check-config alertmanager.yml » ; il faut une route racine avec "
             "`receiver` et une liste `receivers`.")
 def alertmanager_config_valid(state: ClusterState) -> Verdict:
-    """« La clé `alertmanager.yml` contient un YAML valide » que l'on vérifie « avec `amtool check-config` » : tout
+    """« La clé `alertmanager.yml` contient un YAML valide » que l'on vérifie « avec `amtool check-config alertmanager.yml` » : tout
     ce que le chargeur d'Alertmanager refuse (champs, durées, récepteurs, webhooks, expressions régulières)."""
     config, problem = _alertmanager(state)
     if config is None or problem:
