@@ -10,6 +10,7 @@ that the learner labels, or a reference to the lab's own namespace).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ import yaml
 
 from kubelab import manifests
 from kubelab.catalog import Lab
-from kubelab.errors import UsageError
+from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import KubeApi
-from kubelab.waiting import wait_for
+from kubelab.waiting import TIMEOUTS, wait_for
 
 Obj = dict[str, Any]
 OVERLAY_KINDS = ("alternatives", "mutants")
@@ -136,6 +137,7 @@ def reset(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
 
 
 STEP_MANAGER = "kubelab-step"
+SETTLE_SLICE = 3.0  # seconds of watch between two looks for a pod the scheduler cannot place
 WATCHED_KINDS = ("Deployment", "StatefulSet", "DaemonSet")  # controllers that report status.observedGeneration
 
 
@@ -170,6 +172,36 @@ def wait_observed(api: KubeApi, obj: Obj, namespace: str) -> None:
              what=f"la prise en compte de {kind} {name}")
 
 
+def _unschedulable(pod: Obj) -> bool:
+    return any(c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def wait_settled(api: KubeApi, obj: Obj, namespace: str) -> None:
+    """After a later step, wait as « kubectl rollout status » does: until the Deployment's rollout is done, or
+    cannot go on (a pod the scheduler cannot place), or the rollout timeout. What is left, the grader reports."""
+    api_version, kind, name = _identity(obj)
+
+    def done(items: list[Obj]) -> bool:
+        current = next((o for o in items if o["metadata"]["name"] == name), None)
+        if current is None:
+            return True
+        status, wanted = current.get("status") or {}, (current.get("spec") or {}).get("replicas", 1)
+        return status.get("observedGeneration", 0) >= current["metadata"].get("generation", 1) and all(
+            status.get(key, 0) == wanted for key in ("updatedReplicas", "availableReplicas", "replicas"))
+
+    if kind != "Deployment":
+        return
+    deadline = time.monotonic() + TIMEOUTS["rollout"]
+    while time.monotonic() < deadline:  # watch the Deployment in slices; between them, look for a stuck pod
+        try:
+            wait_for(api, api_version, kind, done, namespace=namespace, timeout=SETTLE_SLICE)
+            return
+        except InfrastructureError:
+            if any(_unschedulable(pod) for pod in api.list("v1", "Pod", namespace)):
+                return
+
+
 def apply_objects(api: KubeApi, objects: list[Obj], namespace: str) -> None:
     """Apply a variant's objects. A later document for an object already applied is a later step of the
     statement (lab 05 changes the image of `web`): it is applied once the controller has acted on the earlier
@@ -180,6 +212,7 @@ def apply_objects(api: KubeApi, objects: list[Obj], namespace: str) -> None:
     for obj in later:
         wait_observed(api, obj, namespace)
         manifests.apply_all(api, [obj], namespace, field_manager=STEP_MANAGER)
+        wait_settled(api, obj, namespace)
 
 
 def apply_variant(api: KubeApi, lab: Lab, variant: str, namespace: str) -> int:

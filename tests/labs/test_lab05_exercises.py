@@ -128,7 +128,7 @@ def test_image_update_completes_without_going_below_the_pdb(cluster: Cluster, va
     assert len(cluster.api.list("v1", "Node")) == NODES
     namespace = _deploy_first_version(cluster, variant)
     with Availability(cluster.api, namespace) as seen:
-        changed = cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29.1", "-n", namespace)
+        changed = cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29-alpine", "-n", namespace)
         assert changed.returncode == 0, changed.stderr
         status = cluster.kubectl("rollout", "status", "deployment/web", "-n", namespace,
                                  f"--timeout={TIMEOUTS['rollout']:.0f}s")
@@ -138,7 +138,7 @@ def test_image_update_completes_without_going_below_the_pdb(cluster: Cluster, va
     assert len(nodes) == len(set(nodes)) == 3, f"après la mise à jour, les pods sont sur {nodes}"
     report = grade_live(LAB, cluster.api, namespace, wait=30)
     assert report.score == report.max_score, [(r.check.id, r.message) for r in report.results if r.points == 0]
-    assert "(`nginx:1.29` → `nginx:1.29.1`) est allée au bout" in _outcome(report, "web-rollout-done")[1]
+    assert "(`nginx:1.29` → `nginx:1.29-alpine`) est allée au bout" in _outcome(report, "web-rollout-done")[1]
 
 
 def test_a_strategy_that_cannot_complete_hangs_and_is_failed(cluster: Cluster) -> None:
@@ -149,7 +149,7 @@ def test_a_strategy_that_cannot_complete_hangs_and_is_failed(cluster: Cluster) -
     outcome, message = _outcome(before, "web-rollout-feasible")
     assert outcome is Outcome.FAILED and "le pod supplémentaire (`maxSurge: 1`) n'a aucune place" in message
     with Availability(cluster.api, namespace) as seen:
-        assert cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29.1", "-n", namespace).returncode == 0
+        assert cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29-alpine", "-n", namespace).returncode == 0
         status = cluster.kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=15s")
     assert status.returncode != 0 and "1 out of 3 new replicas have been updated" in status.stdout, status.stdout
     assert seen.lowest == 3
@@ -187,7 +187,7 @@ def test_draining_a_node_keeps_web_available(cluster: Cluster) -> None:
         assert _outcome(during, "web-service-endpoints")[0] is Outcome.PASSED
     finally:
         assert cluster.kubectl("uncordon", node).returncode == 0
-    changed = cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29.1", "-n", namespace)
+    changed = cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29-alpine", "-n", namespace)
     assert changed.returncode == 0
     after = grade_live(LAB, cluster.api, namespace, wait=30)
     assert after.score == lab.max_points, [(r.check.id, r.message) for r in after.results if r.points == 0]

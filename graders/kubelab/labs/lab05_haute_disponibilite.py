@@ -349,7 +349,7 @@ def _waiting_pod(state: ClusterState) -> str:
 
 @check("web-rollout-done", title="La mise à jour de l'image est allée au bout", category="exploitation",
        course=COURSE,
-       hint="« kubectl set image deployment/web nginx=nginx:1.29.1 -n lab-ha », puis « kubectl rollout status "
+       hint="« kubectl set image deployment/web nginx=nginx:1.29-alpine -n lab-ha », puis « kubectl rollout status "
             "deployment/web -n lab-ha » jusqu'à « successfully rolled out ».")
 def rollout_done(state: ClusterState) -> Verdict:
     """« Changez l'image de `web` » et « `kubectl rollout status deployment/web -n lab-ha` doit finir par
