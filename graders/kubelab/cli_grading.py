@@ -174,7 +174,7 @@ def cmd_lab_apply(args: argparse.Namespace) -> int:
     objects = lab_setup.variant_objects(lab, args.variant, target)  # a broken file stops here, before any write
     api = connect_from_args(args)
     try:
-        namespace = lab_setup.setup(api, lab, target)
+        namespace = lab_setup.setup_all(api, lab, target)  # a variant is finished work: every step done
         lab_setup.apply_objects(api, objects, namespace)
     finally:
         api.close()
