@@ -70,4 +70,7 @@ else
   step "Binaires du bac à sable (compilés une fois par machine)"
   .venv/bin/kubelab sandbox build
 fi
+
+step "Chargeurs de configuration de Prometheus et d'Alertmanager (lab 09, compilés une fois par machine)"
+.venv/bin/python -m kubelab.sandbox.oracles_build
 step "Installation terminée"
