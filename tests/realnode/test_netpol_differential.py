@@ -11,6 +11,7 @@ Cases run side by side, a batch at a time: a policy only governs pods of its own
 and every probe stays inside one case, so the cases of a batch cannot affect each other.
 Policies are known to be in effect when a canary, applied after them, is enforced.
 
+Pods run agnhost's image (its netexec answers UDP), with BusyBox's nc for TCP.
 Not compared: SCTP (busybox has no SCTP client) and addresses outside the cluster as
 sources (only this machine's addresses could be, and kube-router, like Calico, always lets
 the node reach its own pods).
@@ -43,10 +44,13 @@ CASES = int(os.environ.get("KUBELAB_NETPOL_REAL_CASES", "40"))
 BATCH = 8
 TCP_PORTS = (53, 80, 81, 443, 8080, 9090)
 UDP_PORTS = (53, 8080)
+# TCP: BusyBox's nc keeps listening. UDP: agnhost's netexec answers « echo ok » with « ok » and,
+# unlike BusyBox's udpsvd, loses no datagram when several sources ask at once.
 LISTENERS = " ".join(
     [f"nc -lk -p {port} -e true &" for port in TCP_PORTS]
-    + [f"udpsvd -E 0.0.0.0 {port} echo ok &" for port in UDP_PORTS]
+    + [f"/agnhost netexec --udp-port={port} --http-port={18000 + i} &" for i, port in enumerate(UDP_PORTS)]
 ) + " wait"
+IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 # Every probe in parallel: a refused TCP connection answers at once, but a UDP exchange waits
 # for nc's idle timeout even when the answer came.
 PROBE_SCRIPT = r"""
@@ -56,7 +60,7 @@ for target in $TARGETS; do
     if [ "$proto" = TCP ]; then
       nc -z -w 2 "$ip" "$port" 2>/dev/null && r=1 || r=0
     else
-      r=$(echo x | nc -u -w 1 "$ip" "$port" 2>/dev/null | grep -c ok)
+      r=$(echo "echo ok" | nc -u -w 1 "$ip" "$port" 2>/dev/null | grep -c ok)
     fi
     echo "$target $r"
   ) &
@@ -74,7 +78,7 @@ def _real_pod(pod: dict[str, Any]) -> dict[str, Any]:
                      "labels": pod["metadata"].get("labels", {})},
         "spec": {
             "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "main", "image": "busybox:1.37", "command": ["sh", "-c", LISTENERS],
+            "containers": [{"name": "main", "image": IMAGE, "command": ["sh", "-c", LISTENERS],
                             "ports": container.get("ports", []),
                             "readinessProbe": {"tcpSocket": {"port": 9090}, "periodSeconds": 1}}],
         },
