@@ -89,7 +89,7 @@ def main() -> None:
     print()
     print("mémoire résidente d'un bac à sable de 3 nœuds qui tourne :")
     total = 0
-    for process, pid, rss in sorted(memory, key=lambda item: -(item[2] or 0)):
+    for process, _pid, rss in sorted(memory, key=lambda item: -(item[2] or 0)):
         total += rss or 0
         print(f"  {process:<26} {('%.0f Mio' % (rss / 1024)) if rss else 'arrêté':>10}")
     print(f"  {'total':<26} {total / 1024:>6.0f} Mio")

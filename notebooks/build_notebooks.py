@@ -249,9 +249,21 @@ def questions(lab: Lab) -> list[Question]:
         question.variable = "reponse_" + identifier(question.id)
         question.letters = letters
         question.letters_text = ", ".join(letters[:-1]) + f" ou {letters[-1]}"
-        question.explanation_literal = json.dumps(question.explanation, ensure_ascii=False)
+        question.explanation_literal = string_lines(question.explanation, indent=4)
         found.append(question)
     return found
+
+
+def string_lines(text: str, indent: int, width: int = 100) -> str:
+    """``text`` as adjacent Python string literals, one per line, cut after spaces."""
+    lines, current = [], ""
+    for word in re.split(r"(?<= )", text):
+        if current and len(json.dumps(current + word, ensure_ascii=False)) > width - indent:
+            lines.append(current)
+            current = ""
+        current += word
+    lines.append(current)
+    return "\n".join(" " * indent + json.dumps(line, ensure_ascii=False) for line in lines)
 
 
 def chapter(lab: Lab, course_url: str | None) -> dict[str, str]:

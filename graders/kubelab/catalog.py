@@ -76,7 +76,8 @@ def _weights(path: Path, raw: object) -> dict[str, int]:
         raise UsageError(f"« checks » de « {path} » devrait associer chaque id de vérification à ses points.")
     for check_id, points in raw.items():
         if not isinstance(points, int) or isinstance(points, bool) or points < 0:
-            raise UsageError(f"Les points de « {check_id} » dans « {path} » devraient être un entier positif (trouvé : {points!r}).")
+            raise UsageError(f"Les points de « {check_id} » dans « {path} » devraient être un entier positif (trouvé : "
+                             f"{points!r}).")
     return dict(raw)
 
 
@@ -101,7 +102,8 @@ def load_lab(lab_id: str) -> Lab:
             problems.append(f"sans points : {', '.join(missing)}")
         if unknown:
             problems.append(f"inconnues du correcteur : {', '.join(unknown)}")
-        raise UsageError(f"Les vérifications de « {metadata_path} » ne correspondent pas au correcteur ({' ; '.join(problems)}).")
+        raise UsageError(f"Les vérifications de « {metadata_path} » ne correspondent pas au correcteur "
+                         f"({' ; '.join(problems)}).")
     checks = tuple(Check(spec, weights[spec.id]) for spec in registry.specs)
     return Lab(
         id=data["id"], title=data["title"], chapter=data.get("chapter", ""), namespace=data["namespace"],

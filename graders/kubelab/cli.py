@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     addon = actions.add_parser("addon", help="activer ou désactiver un addon MicroK8s")
     addon_actions = addon.add_subparsers(dest="addon_action", metavar="ACTION", required=True)
-    enable = addon_actions.add_parser("enable", help="activer (ex. hostpath-storage, metallb:10.64.140.43-10.64.140.49)")
+    enable = addon_actions.add_parser("enable", help="activer (ex. hostpath-storage, "
+                                                     "metallb:10.64.140.43-10.64.140.49)")
     enable.add_argument("addon")
     enable.set_defaults(handler=cmd_addon_enable)
     disable = addon_actions.add_parser("disable", help="désactiver")

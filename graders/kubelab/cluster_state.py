@@ -101,7 +101,8 @@ class ClusterState:
         self.reads = {read.key(namespace): read for read in (*reads, EVENTS)}
         self.probes = probes or {}
 
-    def objects(self, api_version: str, kind: str, scope: str = LAB_SCOPE, label_selector: str | None = None) -> list[Obj]:
+    def objects(self, api_version: str, kind: str, scope: str = LAB_SCOPE,
+                label_selector: str | None = None) -> list[Obj]:
         """Every object of a declared kind in the scope (the lab's namespace by default)."""
         key = Read(api_version, kind, scope, label_selector).key(self.namespace)
         if key not in self.reads:
@@ -187,7 +188,8 @@ class LiveState(ClusterState):
         def read_identity() -> Obj:
             kube_system = self.api.get("v1", "Namespace", "kube-system") or {}
             version = self.api.server_version()
-            return {"uid": kube_system.get("metadata", {}).get("uid", ""), "server_version": version.get("gitVersion", "")}
+            return {"uid": kube_system.get("metadata", {}).get("uid", ""),
+                    "server_version": version.get("gitVersion", "")}
 
         return self._once("identity", read_identity)
 

@@ -117,7 +117,8 @@ def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     if isinstance(exc, KubelabError):
         return _error(check, f"non noté, à relancer : {exc.message}", started), None
     if exc is not None:  # a bug in a grader is never the learner's failure
-        return _error(check, f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc}).", started), None
+        message = f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc})."
+        return _error(check, message, started), None
     verdict = run.verdict
     assert verdict is not None
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
@@ -142,7 +143,8 @@ def _await_pending(checks: list[Check], state: LiveState, results: Outcomes, dea
         watched = next((ref for i in pending for ref in results[i][1].involved), None)  # type: ignore[union-attr]
         read = next((r for r in state.reads.values() if watched and r.kind == watched.kind), None)
         if read is not None:
-            wait_for_change(state.api, read.api_version, read.kind, read.namespace(state.namespace), min(remaining, 5.0))
+            wait_for_change(state.api, read.api_version, read.kind, read.namespace(state.namespace),
+                            min(remaining, 5.0))
         else:
             wait_for_change(state.api, "v1", "Pod", state.namespace, min(remaining, 5.0))
         state.refresh(list(state.reads))

@@ -248,7 +248,8 @@ class KubeApi:
             body = {}
         message = body.get("message") or reason or ""
         if status == 401:
-            text = f"Le serveur d'API {self.server} refuse nos identifiants (401) : jeton ou certificat invalide ou expiré ({self.description})."
+            text = (f"Le serveur d'API {self.server} refuse nos identifiants (401) : jeton ou certificat invalide ou "
+                    f"expiré ({self.description}).")
         elif status == 403:
             text = f"Accès interdit (403) à {method} {path} : {message}"
         else:
@@ -291,7 +292,8 @@ class KubeApi:
                 return None
             raise
 
-    def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER, subresource: str | None = None) -> Obj:
+    def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER,
+              subresource: str | None = None) -> Obj:
         """Server-side apply of one object (forcing conflicts, as ``kubectl apply --server-side``)."""
         info = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj.get("metadata", {})
@@ -334,7 +336,9 @@ class KubeApi:
         return True
 
     def _refused(self, exc: ApiError, obj: Obj) -> KubelabError:
-        if exc.status in (400, 404, 409, 422, 429) or (exc.status == 403 and exc.reason == "Forbidden" and "violates" in str(exc.body.get("message", ""))):
+        policy_violation = (exc.status == 403 and exc.reason == "Forbidden"
+                            and "violates" in str(exc.body.get("message", "")))
+        if exc.status in (400, 404, 409, 422, 429) or policy_violation:
             meta = obj.get("metadata", {})
             where = f"{obj.get('kind')} « {meta.get('name', '?')} »"
             if meta.get("namespace"):

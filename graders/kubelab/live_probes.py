@@ -99,7 +99,8 @@ def render(results: Sequence[LiveProbeResult], colour: bool = False) -> str:
 # --- the writes a probe makes on a real cluster ---------------------------------------------------
 
 
-def exec_in_pod(api: KubeApi, namespace: str, pod: str, container: str, command: list[str]) -> tuple[int | None, str, str]:
+def exec_in_pod(api: KubeApi, namespace: str, pod: str, container: str,
+                command: list[str]) -> tuple[int | None, str, str]:
     """Run ``command`` in a container (the exec subresource, over the API's websocket): (exit code, stdout, stderr)."""
     from kubernetes import client as k8s_client
     from kubernetes.stream import stream
@@ -116,7 +117,8 @@ def exec_in_pod(api: KubeApi, namespace: str, pod: str, container: str, command:
         code = session.returncode
         session.close()
     except Exception as exc:  # the websocket layer raises ApiException, WebSocketException, OSError…
-        raise KubelabError(f"exec dans le pod « {pod} » impossible : {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from exc
+        raise KubelabError(f"exec dans le pod « {pod} » impossible : "
+                           f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from exc
     return code, out or "", err or ""
 
 

@@ -87,7 +87,8 @@ FACT_PLACEHOLDERS: dict[str, Callable[[KubeApi], str]] = {
     "__NODES__": lambda api: str(len(api.list("v1", "Node"))),
     "__SERVER_VERSION__": lambda api: api.server_version().get("gitVersion", ""),
     "__DNS_SERVICE_IP__": _dns_service_ip,
-    "__DEFAULT_STORAGECLASS__": lambda api: name_of(default_storage_class(api.list("storage.k8s.io/v1", "StorageClass")) or {}),
+    "__DEFAULT_STORAGECLASS__": lambda api: name_of(
+        default_storage_class(api.list("storage.k8s.io/v1", "StorageClass")) or {}),
     "__CONTROL_PLANE_PODS__": lambda api: str(bool(control_plane_pods(api.list("v1", "Pod", "kube-system")))).lower(),
 }
 

@@ -137,7 +137,8 @@ def probe_command(probe: Obj | None) -> list[str]:
 
 def default_storage_class(classes: Iterable[Obj]) -> Obj | None:
     annotation = "storageclass.kubernetes.io/is-default-class"
-    return next((c for c in classes if (c.get("metadata", {}).get("annotations") or {}).get(annotation) == "true"), None)
+    return next((c for c in classes if (c.get("metadata", {}).get("annotations") or {}).get(annotation) == "true"),
+                None)
 
 
 def listing(names: Iterable[str]) -> str:

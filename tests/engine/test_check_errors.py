@@ -96,7 +96,8 @@ def test_cli_gives_back_the_terminal_despite_a_hung_check(tmp_path: Path) -> Non
     program = ("import sys, kubelab.labs; kubelab.labs.__path__.append(sys.argv[1]); "
                "from kubelab.cli import main; sys.exit(main(sys.argv[2:]))")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-c", program, str(graders), "grade", FAKE_ID, "--snapshot", str(state)],
+    command = [sys.executable, "-c", program, str(graders), "grade", FAKE_ID, "--snapshot", str(state)]
+    process = subprocess.Popen(command,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
                                env={**os.environ, "KUBELAB_LABS": str(labs), "NO_COLOR": "1"})
     try:

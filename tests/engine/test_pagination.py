@@ -78,5 +78,6 @@ def test_crowded_namespace_grades_full_marks_with_paginated_lists(sandbox: Any, 
     assert len(lists) == 3 * pages, [e["requestURI"] for e in lists]
     assert all(f"limit={PAGE_SIZE}" in e["requestURI"] for e in lists)
     assert sum("continue=" in e["requestURI"] for e in lists) == 3 * (pages - 1)
-    print(f"correction de {FILLERS + 1} Secrets en {pages} pages : médiane {statistics.median(durations) * 1000:.0f} ms")
+    print(f"correction de {FILLERS + 1} Secrets en {pages} pages : "
+          f"médiane {statistics.median(durations) * 1000:.0f} ms")
     assert statistics.median(durations) < 10.0

@@ -36,7 +36,8 @@ def test_setup_shows_every_incident_with_its_symptom(kube_api: KubeApi, namespac
     assert report.failed_ids() == INCIDENTS, [(r.check.id, r.message) for r in report.results]
     messages = {r.check.id: _plain(r.message) for r in report.results}
     assert "(trouvé : 1 pod en CrashLoopBackOff, " in messages["api-pods-ready"]
-    assert "1 pod en ImagePullBackOff, image `registry.corp.invalid/library/busybox:1.37`" in messages["worker-image-pulled"]
+    assert ("1 pod en ImagePullBackOff, image `registry.corp.invalid/library/busybox:1.37`"
+            in messages["worker-image-pulled"])
     assert "la StorageClass `fast-ssd` n'existe pas" in messages["uploads-claim-bound"]
     assert "qui ne désigne aucun pod" in messages["web-service-selects-web-pods"]
     assert "`web:8080`" in messages["web-ingress-backend-port"]

@@ -33,7 +33,8 @@ def _cases() -> list[pytest.param]:
     return cases
 
 
-def _grade_variant(api: KubeApi, lab: Lab, variant: str, namespace: str, tmp_path: Path) -> tuple[GradeReport, GradeReport]:
+def _grade_variant(api: KubeApi, lab: Lab, variant: str, namespace: str,
+                   tmp_path: Path) -> tuple[GradeReport, GradeReport]:
     setup(api, lab, namespace)
     apply_variant(api, lab, variant, namespace)
     state = live_state(lab, api, namespace, allow=("dry-run",))

@@ -59,7 +59,8 @@ def kernel_env(kubeconfig: Path | str, namespace: str | None = None, **extra: st
     return env
 
 
-def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str], timeout: int = 180) -> nbformat.NotebookNode:
+def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str],
+            timeout: int = 180) -> nbformat.NotebookNode:
     """Exécute le notebook dans ``folder`` (répertoire de travail du noyau) avec ``env``."""
     folder.mkdir(parents=True, exist_ok=True)
     client = NotebookClient(notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
@@ -141,5 +142,6 @@ class Course:
         done = subprocess.run([str(BIN / "nbgrader"), *args, *self.options()], cwd=cwd or self.root, env=env,
                               capture_output=True, text=True, timeout=900)
         if check and done.returncode != 0:
-            raise AssertionError(f"nbgrader {' '.join(args)} a échoué ({done.returncode}) :\n{done.stdout}\n{done.stderr}")
+            raise AssertionError(f"nbgrader {' '.join(args)} a échoué "
+                                 f"({done.returncode}) :\n{done.stdout}\n{done.stderr}")
         return done

@@ -76,7 +76,8 @@ def jupyterlab(tmp_path: Path, cluster_kubeconfig: Path, fresh_namespace) -> Ite
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
     env = kernel_env(cluster_kubeconfig, namespace, JUPYTER_CONFIG_DIR=str(jupyter / "config"),
-                     JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
+                     JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+                     JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
                      JUPYTERLAB_SETTINGS_DIR=str(jupyter / "settings"))
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp_path / "jupyterlab.log"

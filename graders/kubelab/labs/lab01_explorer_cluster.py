@@ -78,7 +78,8 @@ def _answer(state: ClusterState, key: str) -> tuple[str | None, Verdict | None]:
     """The learner's value for ``key`` (stripped), or the verdict to return when there is none."""
     configmap = state.get("v1", "ConfigMap", FACTS)
     if configmap is None:
-        return None, failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune ConfigMap).",
+        return None, failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune "
+                            "ConfigMap).",
                             CONFIGMAP)
     value = (configmap.get("data") or {}).get(key)
     if value is None or not str(value).strip():
@@ -110,7 +111,8 @@ def facts_configmap(state: ClusterState) -> Verdict:
     missing = [key for key in KEYS if key not in data]
     if missing:
         found = listing(sorted(data)) or "aucune clé"
-        return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : {found}).", CONFIGMAP)
+        return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : "
+                      f"{found}).", CONFIGMAP)
     return passed(f"La ConfigMap `{FACTS}` a les cinq clés {listing(KEYS)}.", CONFIGMAP)
 
 
@@ -188,7 +190,8 @@ def fact_control_plane_pods(state: ClusterState) -> Verdict:
     if missing is not None:
         return missing
     observed = (f"des pods du plan de contrôle tournent dans `kube-system` ({listing(found)})" if found else
-                "aucun pod `kube-apiserver`, `kube-scheduler` ni `kube-controller-manager` ne tourne dans `kube-system`")
+                "aucun pod `kube-apiserver`, `kube-scheduler` ni `kube-controller-manager` ne tourne dans "
+                "`kube-system`")
     return _fact(state, "control-plane-pods", expected, answer.lower() == expected, f"car {observed}",
                  f"exact, {observed}")
 

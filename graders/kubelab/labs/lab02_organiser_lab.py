@@ -30,6 +30,7 @@ from kubelab.objects import (
     listing,
     missing_resources,
     name_of,
+    owned_by,
     pod_spec,
     pod_template,
     pods_of,
@@ -133,7 +134,8 @@ def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     """
     quotas = wait_for(api, "v1", "ResourceQuota",
                       lambda items: all((q.get("status") or {}).get("hard") for q in items),
-                      namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
+                      namespace=namespace, timeout="quota_synced", what="le calcul des quotas du namespace "
+                                                                        f"{namespace}")
     answer = greedy_pod_answer(api, namespace)
     deadline = time.monotonic() + TIMEOUTS["quota_admission"]
     while not answer["refused"] and any(quota_refuses_greedy_pod(q) for q in quotas) and time.monotonic() < deadline:
@@ -267,7 +269,8 @@ def dev_limitrange_defaults(state: ClusterState) -> Verdict:
         values = {k: v for item in items for k, v in (item.get(field) or {}).items()}
         missing = [resource for resource in ("cpu", "memory") if resource not in values]
         if missing:
-            problems.append(f"`{field}` pour {listing(missing)} (trouvé : {_labels_text(values) if values else 'absent'})")
+            problems.append(f"`{field}` pour {listing(missing)} (trouvé : "
+                            f"{_labels_text(values) if values else 'absent'})")
     if problems:
         return failed(f"Le LimitRange `{LIMITS}` devrait définir {' ; '.join(problems)}.", ref)
     defaults = {k: v for item in items for k, v in (item.get("default") or {}).items()}
@@ -407,7 +410,7 @@ def catalogue_uses_config(state: ClusterState) -> Verdict:
 def _quota_refusal(state: ClusterState, deployment: dict) -> str | None:
     """The latest FailedCreate message of the Deployment's ReplicaSets (a quota refusing pods), if any."""
     for rs in state.objects("apps/v1", "ReplicaSet"):
-        if not any(r.get("uid") == deployment["metadata"].get("uid") for r in rs["metadata"].get("ownerReferences") or []):
+        if not owned_by(rs, deployment):
             continue
         events = [e for e in state.events_for("ReplicaSet", name_of(rs), limit=50) if e.get("reason") == "FailedCreate"]
         if events:
@@ -519,5 +522,6 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
         problems.append(f"renvoyer vers un port du Service `{APP}` (trouvé : {', '.join(wrong) or 'aucun backend'})")
     if problems:
         return failed(f"L'Ingress `{APP}` devrait avoir {' ; '.join(problems)}.", ref)
-    return passed(f"L'Ingress `{APP}` (classe `{INGRESS_CLASS}`, hôte {listing(hosts)}) renvoie vers le Service `{APP}`.",
+    return passed(f"L'Ingress `{APP}` (classe `{INGRESS_CLASS}`, hôte {listing(hosts)}) renvoie vers le Service "
+                  f"`{APP}`.",
                   ref)

@@ -115,7 +115,8 @@ def replicas_ready(state: ClusterState) -> Verdict:
     if wanted < MIN_REPLICAS:
         return failed(f"Le Deployment `web` devrait demander au moins 3 réplicas (trouvé : {wanted}).", WEB)
     if ready < wanted:
-        return failed(f"Le Deployment `web` devrait avoir {wanted} réplicas prêts (trouvé : {ready}).", WEB, pending=True)
+        return failed(f"Le Deployment `web` devrait avoir {wanted} réplicas prêts (trouvé : {ready}).", WEB,
+                      pending=True)
     return passed(f"Le Deployment `web` a {ready} réplicas prêts.", WEB)
 
 
@@ -138,7 +139,8 @@ def _spread_rule(web: dict) -> str | None:
 
 @check("web-spread-required", title="Répartition imposée sur des nœuds distincts", category="fiabilité",
        course=COURSE, related=("kube-score:deployment-has-host-podantiaffinity",),
-       hint="`podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution` avec `topologyKey: kubernetes.io/hostname`"
+       hint="`podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution` avec `topologyKey: "
+            "kubernetes.io/hostname`"
             " et un labelSelector qui choisit les pods de `web`, ou `topologySpreadConstraints` "
             "(`maxSkew: 1`, `whenUnsatisfiable: DoNotSchedule`).")
 def spread_required(state: ClusterState) -> Verdict:
@@ -163,9 +165,11 @@ def distinct_nodes(state: ClusterState) -> Verdict:
     nodes = {node for _, node in placed if node}
     if len(nodes) < MIN_REPLICAS or len(nodes) < len(placed):
         shown = ", ".join(f"{pod} → {node}" for pod, node in sorted(placed)) or "aucun pod prêt"
-        return failed(f"Les pods prêts de `web` devraient être sur au moins 3 nœuds tous différents (trouvé : {shown}).",
+        return failed("Les pods prêts de `web` devraient être sur au moins 3 nœuds tous différents (trouvé : "
+                      f"{shown}).",
                       WEB, pending=True)
-    return passed(f"Les {len(placed)} pods prêts de `web` sont sur des nœuds tous différents : {listing(sorted(nodes))}.", WEB)
+    return passed(f"Les {len(placed)} pods prêts de `web` sont sur des nœuds tous différents : "
+                  f"{listing(sorted(nodes))}.", WEB)
 
 
 @check("web-probes", title="Sondes de disponibilité et de vivacité", category="fiabilité", course=COURSE,
@@ -227,7 +231,8 @@ def pdb(state: ClusterState) -> Verdict:
     template_labels = labels_of((web or {}).get("spec", {}).get("template") or {})
     spec = budget.get("spec") or {}
     if not template_labels or not matches_selector(template_labels, spec.get("selector")):
-        return failed("Le sélecteur de `web-pdb` devrait choisir les pods de `web` (trouvé : il ne les choisit pas).", ref)
+        return failed("Le sélecteur de `web-pdb` devrait choisir les pods de `web` (trouvé : il ne les choisit "
+                      "pas).", ref)
     replicas = (web or {}).get("spec", {}).get("replicas", 1)
     min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
     protects = (isinstance(min_available, int) and 2 <= min_available < replicas) or str(max_unavailable) == "1"
@@ -242,7 +247,8 @@ def pdb(state: ClusterState) -> Verdict:
 @check("nodes-schedulable", title="Aucun nœud laissé en SchedulingDisabled", category="exploitation", course=COURSE,
        hint="Après un drain, « kubectl uncordon <nœud> » remet le nœud en service.")
 def nodes_schedulable(state: ClusterState) -> Verdict:
-    cordoned = [name_of(n) for n in state.objects("v1", "Node", CLUSTER_SCOPE) if (n.get("spec") or {}).get("unschedulable")]
+    cordoned = [name_of(n) for n in state.objects("v1", "Node", CLUSTER_SCOPE)
+                if (n.get("spec") or {}).get("unschedulable")]
     if cordoned:
         return failed(f"Aucun nœud ne devrait rester en SchedulingDisabled (trouvé : {listing(cordoned)}).",
                       *(ObjectRef("Node", n) for n in cordoned))

@@ -163,7 +163,8 @@ def _password_vars(container: Obj) -> str:
             found.append(f"`{name}` ← Secret `{ref.get('name', '?')}`, clé `{ref.get('key', '?')}`")
         elif "configMapKeyRef" in source:
             found.append(f"`{name}` ← ConfigMap `{source['configMapKeyRef'].get('name', '?')}`")
-    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or [] if "secretRef" in s]
+    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or []
+                    if "secretRef" in s]
     found += [f"`envFrom` du Secret `{name}`" for name in secrets_from]
     return ", ".join(found) or "aucune variable de mot de passe"
 
@@ -185,7 +186,8 @@ def _references(workload: Obj) -> Iterator[tuple[str, str, str | None]]:
     volumes = pod_spec(workload).get("volumes") or []
     sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
     sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
-    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}} for v in volumes if "secret" in v]
+    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}}
+                for v in volumes if "secret" in v]
     for source in sources:
         for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
             ref = source.get(field)
@@ -226,7 +228,8 @@ def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
         return None
     listed = containers(sts)
     container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
-    mounted = {m.get("name") for m in container.get("volumeMounts") or [] if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
+    mounted = {m.get("name") for m in container.get("volumeMounts") or []
+               if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
     templates = {t.get("metadata", {}).get("name") for t in sts["spec"].get("volumeClaimTemplates") or []}
     for name in sorted(mounted):
         if name in templates:
@@ -259,13 +262,16 @@ def backend_config(state: ClusterState) -> Verdict:
         return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
     configmap = state.get("v1", "ConfigMap", CONFIGMAP)
     if configmap is None:
-        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).", ObjectRef("ConfigMap", CONFIGMAP))
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).",
+                      ObjectRef("ConfigMap", CONFIGMAP))
     ways, used = set(), set()
     for container in containers(backend):
-        from_env = {(s.get("configMapRef") or {}).get("name") for s in container.get("envFrom") or [] if "configMapRef" in s}
+        from_env = {(s.get("configMapRef") or {}).get("name") for s in container.get("envFrom") or []
+                    if "configMapRef" in s}
         from_keys = {((v.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name")
                      for v in container.get("env") or [] if "configMapKeyRef" in (v.get("valueFrom") or {})}
-        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys)) if CONFIGMAP in names}
+        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys))
+                 if CONFIGMAP in names}
         used |= from_env | from_keys
     if not ways:
         found = f"ConfigMap {listing(sorted(n or '?' for n in used))}" if used else "aucune ConfigMap"
@@ -330,7 +336,8 @@ def no_plaintext(state: ClusterState) -> Verdict:
     if not workloads:
         return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
                       "ni CronJob).")
-    leaked = [f"`{name_of(w)}` : `{var}`" for w in workloads for c in _all_containers(w) for var in plaintext_secrets(c)]
+    leaked = [f"`{name_of(w)}` : `{var}`"
+              for w in workloads for c in _all_containers(w) for var in plaintext_secrets(c)]
     leaked += [f"ConfigMap `{name_of(cm)}` : `{key}`" for cm in state.objects("v1", "ConfigMap")
                for key in sorted(cm.get("data") or {}) if SECRET_NAME.search(key)]
     if leaked:
@@ -377,7 +384,8 @@ def web_replicas(state: ClusterState) -> Verdict:
     problems, pending = _web_problems(state, problem)
     if problems:
         return failed(f"Les Deployments `frontend` et `backend` devraient avoir au moins {MIN_REPLICAS} réplicas prêts "
-                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB), pending=pending)
+                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB),
+                      pending=pending)
     return passed(f"Les Deployments `frontend` et `backend` ont chacun au moins {MIN_REPLICAS} réplicas prêts.",
                   *(ObjectRef("Deployment", n) for n in WEB))
 
@@ -431,7 +439,8 @@ def redis_ready(state: ClusterState) -> Verdict:
         return failed("Le Deployment `redis` devrait exister (trouvé : aucun).", ref)
     images = [c.get("image", "") for c in containers(redis)]
     if not any(_image_name(image).split(":")[0] == "redis" for image in images):
-        return failed(f"Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : {listing(images) or 'aucune'}).",
+        return failed("Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : "
+                      f"{listing(images) or 'aucune'}).",
                       ref)
     ready = _ready(state, redis)
     if ready < 1:
@@ -541,7 +550,8 @@ def services_ports(state: ClusterState) -> Verdict:
         if port not in ports:
             problems.append(f"`{name}` : port {', '.join(map(str, ports)) or 'aucun'} au lieu de {port}")
     if problems:
-        return failed(f"Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type ClusterIP avec "
+        return failed("Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type "
+                      "ClusterIP avec "
                       f"leurs ports 80, 8080, 6379 et 5432 (trouvé : {' ; '.join(problems)}).", *SERVICE_REFS)
     return passed("Les Services `frontend`, `backend`, `redis` et `postgres` sont en ClusterIP sur les ports 80, 8080, "
                   "6379 et 5432.", *SERVICE_REFS)
@@ -575,7 +585,8 @@ def services_select(state: ClusterState) -> Verdict:
     if problems:
         return failed(f"Le sélecteur de chaque Service devrait choisir des pods prêts de son composant, et eux seuls "
                       f"(trouvé : {' ; '.join(problems)}).", *SERVICE_REFS, pending=pending)
-    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.", *SERVICE_REFS)
+    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.",
+                  *SERVICE_REFS)
 
 
 @check("services-target-ports", title="Chaque targetPort est un port déclaré du conteneur", category="réseau",
@@ -604,7 +615,8 @@ def services_target_ports(state: ClusterState) -> Verdict:
 
 
 @check("ingress-class-public", title="L'Ingress webapp sur la classe public", category="réseau", course=COURSE,
-       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : « microk8s enable ingress »).")
+       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : "
+            "« microk8s enable ingress »).")
 def ingress_class(state: ClusterState) -> Verdict:
     ingress = state.get("networking.k8s.io/v1", "Ingress", INGRESS)
     if ingress is None:
@@ -635,7 +647,8 @@ def ingress_tls(state: ClusterState) -> Verdict:
     wanted = list(dict.fromkeys([*HOSTS, *(r["host"] for r in ingress["spec"].get("rules") or [] if r.get("host"))]))
     missing = [host for host in wanted if host not in covered]
     if missing:
-        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec `{e.get('secretName') or 'aucun Secret'}`"
+        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec "
+                          f"`{e.get('secretName') or 'aucun Secret'}`"
                           for e in entries)
         return failed(f"La section `tls` de l'Ingress `{INGRESS}` devrait couvrir {listing(missing)} avec le Secret "
                       f"`{TLS_SECRET}` (trouvé : {found}).", ING)
@@ -678,7 +691,8 @@ def ingress_routes(state: ClusterState) -> Verdict:
             shown = ", ".join(f"`{b.get('name', '?')}:{port_text(b.get('port') or {})}`" for b in backends)
             problems.append(f"`{host}` → {shown}")
     if problems:
-        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
+        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et "
+                      "`api.lab.local` vers "
                       f"`backend:8080` (trouvé : {' ; '.join(problems)}).", ING)
     return passed(f"L'Ingress `{INGRESS}` envoie `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
                   "`backend:8080`.", ING)

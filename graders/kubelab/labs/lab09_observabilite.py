@@ -99,7 +99,8 @@ def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
 
 YAML_PROBLEMS = (
-    ("mapping values are not allowed", "« : » inattendu ici (indentation décalée, ou valeur à mettre entre guillemets)"),
+    ("mapping values are not allowed", "« : » inattendu ici (indentation décalée, ou valeur à mettre entre "
+                                       "guillemets)"),
     ("could not find expected ':'", "un « : » manque après une clé"),
     ("that cannot start any token", "caractère interdit en début de valeur (une tabulation ? YAML n'indente "
                                     "qu'avec des espaces)"),
@@ -239,13 +240,15 @@ def parse_prometheus(text: str) -> list[ScrapeJob]:
         seen[name] = index
         for key in ("scrape_interval", "scrape_timeout"):
             _duration(job.get(key), _path(where, key))
-        for sd_index, raw_sd in enumerate(_expect_list(job.get("kubernetes_sd_configs"), _path(where, "kubernetes_sd_configs"))):
+        discoveries = _expect_list(job.get("kubernetes_sd_configs"), _path(where, "kubernetes_sd_configs"))
+        for sd_index, raw_sd in enumerate(discoveries):
             sd_where = _path(where, "kubernetes_sd_configs", sd_index)
             sd = _expect_mapping(raw_sd, sd_where, required=True)
             if sd.get("role") not in SD_ROLES:
                 raise ConfigError(f"`{_path(sd_where, 'role')}` devrait être un rôle de découverte "
                                   f"({', '.join(SD_ROLES)} ; trouvé : {_shown(sd.get('role'))})")
-        for static_index, raw_static in enumerate(_expect_list(job.get("static_configs"), _path(where, "static_configs"))):
+        statics = _expect_list(job.get("static_configs"), _path(where, "static_configs"))
+        for static_index, raw_static in enumerate(statics):
             static_where = _path(where, "static_configs", static_index)
             static = _expect_mapping(raw_static, static_where, required=True)
             for target_index, target in enumerate(_expect_list(static.get("targets"), _path(static_where, "targets"))):
@@ -638,7 +641,8 @@ def _route_matchers(route: Obj, path: str) -> tuple[Matcher, ...]:
             if not isinstance(name, str) or not LABEL_NAME.match(name):
                 raise ConfigError(f"`{_path(path, key)}` : nom de label invalide « {name} »")
             if isinstance(value, (dict, list)) or value is None:
-                raise ConfigError(f"`{_path(path, key, name)}` devrait être une valeur de label (trouvé : {_shown(value)})")
+                raise ConfigError(f"`{_path(path, key, name)}` devrait être une valeur de label (trouvé : "
+                                  f"{_shown(value)})")
             text = _shown(value)
             if op == "=~":
                 _regex(text, _path(path, key, name))
@@ -646,7 +650,8 @@ def _route_matchers(route: Obj, path: str) -> tuple[Matcher, ...]:
     for index, line in enumerate(_expect_list(route.get("matchers"), _path(path, "matchers"))):
         where = _path(path, "matchers", index)
         if not isinstance(line, str):
-            raise ConfigError(f"`{where}` devrait être un texte comme `severity=\"critical\"` (trouvé : {_shown(line)})")
+            raise ConfigError(f"`{where}` devrait être un texte comme `severity=\"critical\"` (trouvé : "
+                              f"{_shown(line)})")
         parts = _split_matchers(line)
         if not parts:
             raise ConfigError(f"`{where}` : matcher vide")

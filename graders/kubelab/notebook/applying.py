@@ -161,7 +161,8 @@ def problems_from(error: KubelabError, obj: Obj) -> list[Problem]:
         if error.status == 404 and (body.get("details") or {}).get("kind") == "namespaces":
             namespace = (body.get("details") or {}).get("name", "?")
             return [Problem(who, "metadata.namespace", f"le namespace « {namespace} » n'existe pas : exécutez la "
-                                                       "cellule « Préparer le lab » (ou créez-le)", body.get("message", ""))]
+                                                       "cellule « Préparer le lab » (ou créez-le)",
+                            body.get("message", ""))]
         if causes:
             return [Problem(who, cause.get("field", ""), _reason(cause.get("reason", ""), cause.get("message", "")),
                             cause.get("message", "")) for cause in causes]
@@ -271,7 +272,8 @@ def secret_object(api: KubeApi, namespace: str, name: str, values: dict[str, Any
         elif isinstance(value, str):
             data[key] = base64.b64encode(value.encode()).decode()
         else:
-            raise UsageError(f"La valeur de « {key} » devrait être un texte ou ALEATOIRE (trouvé : {type(value).__name__}).")
+            raise UsageError(f"La valeur de « {key} » devrait être un texte ou ALEATOIRE (trouvé : "
+                             f"{type(value).__name__}).")
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
             "type": secret_type, "data": data}
 
@@ -316,7 +318,8 @@ def render(report: ApplyReport, secret_keys: list[str] | None = None) -> str:
             f"<li><b>{html.text(p.subject)}</b>"
             + (f" — champ <code>{html.text(p.field)}</code>" if p.field else "")
             + f" : {html.text(p.reason)}"
-            + (f'<br><span style="color: {html.GREY}">Détail du serveur : {html.text(p.detail)}</span>' if p.detail else "")
+            + (f'<br><span style="color: {html.GREY}">Détail du serveur : {html.text(p.detail)}</span>'
+               if p.detail else "")
             + "</li>"
             for p in report.problems)
         objects = "objet refusé" if count == 1 else "objets refusés"

@@ -101,7 +101,8 @@ class LabSession:
             return
         provided = self.lab.folder / "setup"
         extra = " et les objets fournis par le lab (dossier setup/)" if provided.is_dir() else ""
-        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace « <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
+        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace "
+                              f"« <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
         self._refresh_dashboards()
 
     def tableau_de_bord(self) -> None:

@@ -152,7 +152,8 @@ class Sandbox:
         ensure_pki(self.pki.folder)
         state = SandboxState(
             name=self.name,
-            ports={name: processes.free_port() for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
+            ports={name: processes.free_port()
+                   for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
             rbac=rbac or "rbac" in addons,
             audit=audit,
             started_at=time.time(),
@@ -176,7 +177,8 @@ class Sandbox:
             raise
         progress(
             f"Bac à sable « {self.name} » prêt en {time.monotonic() - started:.1f} s : "
-            f"{nodes} nœud(s) du plan de contrôle, {workers} worker(s), API https://127.0.0.1:{state.ports['kube-apiserver']}."
+            f"{nodes} nœud(s) du plan de contrôle, {workers} worker(s), API "
+            f"https://127.0.0.1:{state.ports['kube-apiserver']}."
         )
         progress(f"export KUBECONFIG={self.kubeconfig}")
         return state
@@ -288,7 +290,8 @@ class Sandbox:
             f"--cidr={profile.POD_CIDR}",
         ], self.logs)
         state.pids["sandbox-controller"] = processes.spawn("sandbox-controller", [
-            sys.executable, "-m", "kubelab.sandbox.controller", f"--kubeconfig={work / 'sandbox-controller.kubeconfig'}",
+            sys.executable, "-m", "kubelab.sandbox.controller",
+            f"--kubeconfig={work / 'sandbox-controller.kubeconfig'}",
         ], self.logs)
 
     def _write_kubeconfigs(self, state: SandboxState) -> None:
@@ -299,7 +302,8 @@ class Sandbox:
             config = {
                 "apiVersion": "v1",
                 "kind": "Config",
-                "clusters": [{"name": "microk8s-cluster", "cluster": {"server": server, "certificate-authority-data": ca}}],
+                "clusters": [{"name": "microk8s-cluster",
+                              "cluster": {"server": server, "certificate-authority-data": ca}}],
                 "users": [{"name": name, "user": {
                     "client-certificate-data": base64.b64encode(cert.read_bytes()).decode(),
                     "client-key-data": base64.b64encode(key.read_bytes()).decode(),
@@ -386,7 +390,8 @@ class Sandbox:
         elif addon.manifest:
             objects = addon_catalog.load_manifests(addon.manifest)
             if addon.name == "metallb":
-                objects = addon_catalog.load_manifests("addons/metallb-pool.yaml", {"RANGE": state.metallb_range or "x"}) + objects
+                pool = addon_catalog.load_manifests("addons/metallb-pool.yaml", {"RANGE": state.metallb_range or "x"})
+                objects = pool + objects
             for obj in reversed(objects):
                 meta = obj["metadata"]
                 try:
@@ -428,7 +433,8 @@ class Sandbox:
 
         binaries = cached_binaries()
         if binaries is None:
-            raise InfrastructureError("Les binaires du bac à sable ont disparu du cache : relancez « kubelab sandbox up ».")
+            raise InfrastructureError("Les binaires du bac à sable ont disparu du cache : relancez "
+                                      "« kubelab sandbox up ».")
         processes.stop({"kube-apiserver": state.pids["kube-apiserver"]}, marker=str(self.workdir), timeout=STOP_GRACE)
         state.rbac = enabled
         self._spawn_apiserver(state, binaries)
