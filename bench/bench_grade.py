@@ -36,16 +36,16 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "graders"))
+from kubelab.catalog import Lab, available_labs
+from kubelab.cluster_state import LiveState, ProbeNotAllowed
+from kubelab.grading import grade
+from kubelab.kube_api import KubeApi
+from kubelab.lab_setup import apply_variant, setup
+from kubelab.sandbox.cluster import Sandbox
+from kubelab_process import kubelab_command
 
-from kubelab.catalog import Lab, available_labs  # noqa: E402
-from kubelab.cluster_state import LiveState, ProbeNotAllowed  # noqa: E402
-from kubelab.grading import grade  # noqa: E402
-from kubelab.kube_api import KubeApi  # noqa: E402
-from kubelab.lab_setup import apply_variant, setup  # noqa: E402
-from kubelab.sandbox.cluster import Sandbox  # noqa: E402
-from kubelab_process import kubelab_command  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 ADDONS = ("dns", "hostpath-storage", "ingress", "rbac")
 GOAL_WARM_MS = 100.0

@@ -34,16 +34,16 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
+from jupyter_client.manager import start_new_kernel
+
+from kubelab.catalog import load_lab
+from kubelab.sandbox.cluster import Sandbox
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "graders"))
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # for tests.notebooks
 
-import nbformat  # noqa: E402
-from jupyter_client.manager import start_new_kernel  # noqa: E402
-
-from kubelab.catalog import load_lab  # noqa: E402
-from kubelab.sandbox.cluster import Sandbox  # noqa: E402
-from tests.notebooks.nbtools import DEAD_KUBECONFIG, Course, builder, kernel_env  # noqa: E402
+from tests.notebooks.nbtools import DEAD_KUBECONFIG, Course, builder, kernel_env  # noqa: E402 - needs REPO on sys.path
 
 ADDONS = ("dns", "hostpath-storage", "rbac")
 GOAL_PER_SUBMISSION_S = 10.0

@@ -26,11 +26,10 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "graders"))
+from kubelab.sandbox.build import binaries_dir, cached_binaries
+from kubelab_process import kubelab_command
 
-from kubelab.sandbox.build import binaries_dir, cached_binaries  # noqa: E402
-from kubelab_process import kubelab_command  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(args: list[str], env: dict[str, str]) -> float:

@@ -36,6 +36,12 @@ import jinja2
 import nbformat
 import yaml
 
+from kubelab import manifests
+from kubelab.catalog import Lab, available_labs, load_lab
+from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
+from kubelab.objects import SECRET_NAME
+from kubelab.typography import french
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TEMPLATE = HERE / "template" / "lab.nb.j2"
@@ -43,13 +49,6 @@ QUESTIONS = HERE / "labs"
 SOURCE = HERE / "source"
 COURSE = REPO / "course"
 
-sys.path.insert(0, str(REPO / "graders"))
-
-from kubelab import manifests  # noqa: E402
-from kubelab.catalog import Lab, available_labs, load_lab  # noqa: E402
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER  # noqa: E402
-from kubelab.objects import SECRET_NAME  # noqa: E402
-from kubelab.typography import french  # noqa: E402
 
 Obj = dict[str, Any]
 HEADER = re.compile(r"^%% (markdown|code)(?: (.*))?$")

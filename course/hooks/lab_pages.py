@@ -343,7 +343,7 @@ def catalog_checks(lab_id: str, root: Path) -> list[dict[str, Any]] | None:
             }
             for check in lab.checks
         ]
-    except Exception as exc:  # noqa: BLE001 : le site doit se construire dans tous les cas
+    except Exception as exc:  # le site doit se construire dans tous les cas
         log.debug("lab %s : barème pris dans lab.yaml (%s)", lab_id, exc)
         return None
     return checks

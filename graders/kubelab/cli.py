@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from kubelab.errors import EXIT_OK, KubelabError, UsageError
 from kubelab.typography import french
 
+if TYPE_CHECKING:
+    from kubelab.sandbox.cluster import Sandbox
+
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _sandbox(args: argparse.Namespace):
+def _sandbox(args: argparse.Namespace) -> Sandbox:
     from kubelab.sandbox.cluster import Sandbox
 
     return Sandbox(args.name)

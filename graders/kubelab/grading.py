@@ -91,7 +91,7 @@ def _start(check: Check, state: ClusterState) -> _Run:
     def target() -> None:
         try:
             run.verdict = check.spec.run(state)
-        except BaseException as exc:  # noqa: BLE001 - reported as « non noté », never raised
+        except BaseException as exc:  # reported as « non noté », never raised
             run.error = exc
         finally:
             run.done.set()
@@ -136,11 +136,11 @@ def _await_pending(checks: list[Check], state: LiveState, results: Outcomes, dea
     verdicts all describe one state: the one a snapshot taken right after would hold.
     """
     while True:
-        pending = [i for i, (_, verdict) in enumerate(results) if verdict is not None and verdict.pending]
+        pending = [verdict for _, verdict in results if verdict is not None and verdict.pending]
         remaining = deadline - time.monotonic()
         if not pending or remaining <= 0:
             return results
-        watched = next((ref for i in pending for ref in results[i][1].involved), None)  # type: ignore[union-attr]
+        watched = next((ref for verdict in pending for ref in verdict.involved), None)
         read = next((r for r in state.reads.values() if watched and r.kind == watched.kind), None)
         if read is not None:
             wait_for_change(state.api, read.api_version, read.kind, read.namespace(state.namespace),

@@ -241,7 +241,7 @@ class KubeApi:
             ) from exc
         return response.response
 
-    def _api_error(self, method: str, path: str, status: int, reason: str, data: bytes) -> ApiError:
+    def _api_error(self, method: str, path: str, status: int, reason: str | None, data: bytes) -> ApiError:
         try:
             body = json.loads(data) if data else {}
         except (TypeError, ValueError):

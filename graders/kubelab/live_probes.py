@@ -66,7 +66,7 @@ def live_probe(title: str) -> Callable[[LiveProbe], LiveProbe]:
             except KubelabError as exc:
                 return [LiveProbeResult(title, None, f"interrompue : {exc.message}")]
 
-        run.title = title  # type: ignore[attr-defined]
+        run.title = title  # type: ignore[attr-defined]  # read by reports and tests to name the probe
         return run
 
     return decorate

@@ -85,7 +85,7 @@ def matches_selector(labels: dict[str, str], selector: Obj | None) -> bool:
 
 def selects(service_selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
     """A Service's plain selector: every pair must match; an empty selector selects nothing."""
-    return bool(service_selector) and all(labels.get(k) == v for k, v in service_selector.items())
+    return bool(service_selector) and all(labels.get(k) == v for k, v in (service_selector or {}).items())
 
 
 def is_ready(obj: Obj) -> bool:

@@ -74,17 +74,16 @@ PROBES = {"server-version": Probe(server_version)}
 # --- part 1: the facts ------------------------------------------------------------------------
 
 
-def _answer(state: ClusterState, key: str) -> tuple[str | None, Verdict | None]:
-    """The learner's value for ``key`` (stripped), or the verdict to return when there is none."""
+def _answer(state: ClusterState, key: str) -> tuple[str, Verdict | None]:
+    """The learner's value for ``key`` (stripped), or ``""`` and the verdict to return when there is none."""
     configmap = state.get("v1", "ConfigMap", FACTS)
     if configmap is None:
-        return None, failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune "
-                            "ConfigMap).",
-                            CONFIGMAP)
+        return "", failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune "
+                          "ConfigMap).", CONFIGMAP)
     value = (configmap.get("data") or {}).get(key)
     if value is None or not str(value).strip():
-        return None, failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
-                            f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
+        return "", failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
+                          f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
     return str(value).strip(), None
 
 
@@ -268,7 +267,7 @@ def _service(state: ClusterState) -> dict | None:
 MISSING_SERVICE = failed(f"Le Service `{APP}` devrait exister dans le namespace du lab (trouvé : aucun).", SERVICE)
 
 
-def _target_port_ok(target: object, deployment: dict | None) -> bool:
+def _target_port_ok(target: int | str, deployment: dict | None) -> bool:
     """Does a Service's targetPort designate the container port 80 (by number or by name)?"""
     ports = container_ports(deployment or {})
     if isinstance(target, str) and not target.isdigit():

@@ -114,7 +114,7 @@ def setup_lab(api: KubeApi, namespace: str) -> None:
                  timeout="deletion", what=f"la suppression des namespaces {', '.join(marked)}")
 
 
-GREEDY_POD = {
+GREEDY_POD: Obj = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "gourmand", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
     "spec": {"containers": [{"name": "gourmand", "image": "nginx:1.27", "resources": {
@@ -435,7 +435,7 @@ def catalogue_available(state: ClusterState) -> Verdict:
     because = f" ; le ReplicaSet signale : {refusal}" if refusal else ""
     # A pod over the quota, or without the resources the quota needs, will not come by itself
     # (unlike « status unknown for quota », while the quota controller computes its usage).
-    refused_by_quota = bool(refusal) and ("exceeded quota" in refusal or "must specify" in refusal)
+    refused_by_quota = refusal is not None and ("exceeded quota" in refusal or "must specify" in refusal)
     return failed(f"Le Deployment `{APP}` devrait avoir {wanted} pod{'s' if wanted > 1 else ''} "
                   f"prêt{'s' if wanted > 1 else ''} (trouvé : {len(ready)}{because}).", DEPLOYMENT,
                   pending=bool(wanted) and not refused_by_quota)

@@ -193,7 +193,7 @@ def claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", claim[1])
     ref = ObjectRef("PersistentVolumeClaim", claim[1])
     phase = (pvc or {}).get("status", {}).get("phase", "absent")
-    if phase != "Bound":
+    if pvc is None or phase != "Bound":
         return failed(f"Le PVC `{claim[1]}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
     volume = pvc["spec"].get("volumeName", "")
     pv = state.get("v1", "PersistentVolume", volume, CLUSTER_SCOPE)

@@ -22,7 +22,7 @@ from kubelab.live_probes import (
     ephemeral_stuck,
     live_probe,
 )
-from kubelab.netpol.model import Cell, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
+from kubelab.netpol.model import Cell, Endpoint, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
 from kubelab.netpol.reachability import Analysis
 from kubelab.objects import is_ready, labels_of, listing, name_of
 from kubelab.waiting import wait_for
@@ -87,7 +87,7 @@ def _graph(state: ClusterState) -> Graph:
         return by_key.get(f"{pod['metadata']['namespace']}/{name_of(pod)}") if pod else None
 
     components = {app: e for app, pod in picked.items() if (e := endpoint(pod)) is not None}
-    sources = [*components.values(),
+    sources: list[Endpoint] = [*components.values(),
                NamespaceEndpoint(INGRESS_NAMESPACE, tuple(analysis.namespace_labels(INGRESS_NAMESPACE).items())),
                NamespaceEndpoint(OUTSIDE_NAMESPACE, tuple(analysis.namespace_labels(OUTSIDE_NAMESPACE).items())),
                IPBlockEndpoint(OUTSIDE_ADDRESS)]

@@ -16,9 +16,8 @@ import yaml
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import KubeApi
+from kubelab.microk8s import VOTERS, dqlite_roles, is_control_plane
 from kubelab.objects import containers, is_ready, labels_of, listing, matches_selector, name_of, pod_spec, pods_of
-from kubelab.sandbox import profile
-from kubelab.sandbox.status_report import VOTERS, dqlite_roles
 
 registry = Registry()
 check = registry.check
@@ -56,7 +55,7 @@ PROBES = {"microk8s-status": Probe(microk8s_status, needs=None, local=True)}
 
 
 def _control_plane(node: dict) -> bool:
-    return profile.is_control_plane(node) or "node-role.kubernetes.io/control-plane" in labels_of(node)
+    return is_control_plane(node) or "node-role.kubernetes.io/control-plane" in labels_of(node)
 
 
 def _web(state: ClusterState) -> dict | None:
@@ -75,8 +74,8 @@ def _web_pods(state: ClusterState) -> list[dict]:
             "sur deux autres ; dans le bac à sable : « kubelab sandbox up --nodes 3 ».")
 def control_plane_nodes(state: ClusterState) -> Verdict:
     nodes = [n for n in state.objects("v1", "Node", CLUSTER_SCOPE) if _control_plane(n)]
-    ready = [name_of(n) for n in nodes if profile.is_ready(n)]
-    not_ready = [name_of(n) for n in nodes if not profile.is_ready(n)]
+    ready = [name_of(n) for n in nodes if is_ready(n)]
+    not_ready = [name_of(n) for n in nodes if not is_ready(n)]
     if len(ready) < MIN_REPLICAS or not_ready:
         extra = f", non prêts : {listing(not_ready)}" if not_ready else ""
         return failed(f"Le cluster devrait avoir au moins 3 nœuds du plan de contrôle, tous Ready "
@@ -94,7 +93,7 @@ def ha_formed(state: ClusterState) -> Verdict:
         voters = [m.get("address", "?") for m in members if m.get("role") == "voter"]
         source = "d'après « microk8s status »"
     else:
-        nodes = [n for n in state.objects("v1", "Node", CLUSTER_SCOPE) if _control_plane(n) and profile.is_ready(n)]
+        nodes = [n for n in state.objects("v1", "Node", CLUSTER_SCOPE) if _control_plane(n) and is_ready(n)]
         voters = [name_of(node) for node, role in dqlite_roles(nodes) if role == "voter"]
         source = "d'après les nœuds, selon les règles de dqlite"
     if len(voters) < VOTERS:

@@ -100,7 +100,7 @@ def access_reviews(api: KubeApi, namespace: str) -> dict[str, list[dict[str, Any
     return answers
 
 
-PRIVILEGED_POD = {
+PRIVILEGED_POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "intrus", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
     "spec": {"containers": [{"name": "intrus", "image": "nginx:1.27", "securityContext": {"privileged": True}}]},

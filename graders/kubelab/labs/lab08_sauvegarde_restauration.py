@@ -247,7 +247,7 @@ def _duration_text(minutes: float) -> str:
 
 def _every(minutes: float) -> str:
     """« chaque minute », « toutes les 5 min », « chaque heure »…"""
-    named = {1: "chaque minute", 60: "chaque heure", 1440: "chaque jour"}
+    named: dict[float, str] = {1: "chaque minute", 60: "chaque heure", 1440: "chaque jour"}
     return named.get(minutes, f"toutes les {_duration_text(minutes)}") if minutes == int(minutes) else \
         f"toutes les {_duration_text(minutes)}"
 

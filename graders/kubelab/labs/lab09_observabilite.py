@@ -82,7 +82,7 @@ class _StrictLoader(yaml.SafeLoader):
     """YAML as Prometheus and Alertmanager read it (Go's strict unmarshal): no duplicate keys."""
 
 
-def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Obj:
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
@@ -531,7 +531,7 @@ def grafana_claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", CLAIM)
     ref = ObjectRef("PersistentVolumeClaim", CLAIM)
     phase = ((pvc or {}).get("status") or {}).get("phase", "absent")
-    if phase != "Bound":
+    if pvc is None or phase != "Bound":
         used = _uses_claim(_deployment(state))
         why = "" if used or pvc is None else " ; aucun pod du Deployment `grafana` ne l'utilise"
         return failed(f"Le PVC `{CLAIM}` devrait être Bound (trouvé : {phase}{why}).", ref,

@@ -145,7 +145,7 @@ class LabSession:
         if report.applied:
             self._refresh_dashboards()
 
-    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:  # noqa: A002
+    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:
         """Create or update a Secret; ``ALEATOIRE`` draws a value at random. Values are never shown."""
         if self.offline:
             self._offline_notice("aucun Secret n'est créé.")

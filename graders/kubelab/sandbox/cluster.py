@@ -22,6 +22,7 @@ import yaml
 
 from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
+from kubelab.objects import is_ready
 from kubelab.paths import sandboxes_root
 from kubelab.sandbox import addons as addon_catalog
 from kubelab.sandbox import processes, profile
@@ -264,9 +265,12 @@ class Sandbox:
 
     def _spawn_controllers(self, state: SandboxState, binaries: SandboxBinaries) -> None:
         pki, work = self.pki, self.workdir
-        auth = lambda name: [f"--kubeconfig={work / f'{name}.kubeconfig'}",  # noqa: E731
-                             f"--authentication-kubeconfig={work / f'{name}.kubeconfig'}",
-                             f"--authorization-kubeconfig={work / f'{name}.kubeconfig'}"]
+
+        def auth(name: str) -> list[str]:
+            kubeconfig = work / f"{name}.kubeconfig"
+            return [f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+                    f"--authorization-kubeconfig={kubeconfig}"]
+
         state.pids["kube-controller-manager"] = processes.spawn("kube-controller-manager", [
             str(binaries.kube_controller_manager), *auth("controller-manager"),
             "--bind-address=127.0.0.1", f"--secure-port={state.ports['kube-controller-manager']}",
@@ -335,7 +339,7 @@ class Sandbox:
     def _wait_nodes_ready(self, api: KubeApi, timeout: float = NODE_READY_TIMEOUT) -> None:
         def all_ready() -> bool:
             nodes = api.list("v1", "Node")
-            return bool(nodes) and all(profile.is_ready(node) for node in nodes)
+            return bool(nodes) and all(is_ready(node) for node in nodes)
 
         processes.wait_until(all_ready, timeout, "que tous les nœuds soient Ready", self.logs / "kwok.log")
 

@@ -13,25 +13,9 @@ from typing import Any
 import yaml
 
 from kubelab.kube_api import KubeApi
+from kubelab.microk8s import VOTERS, dqlite_roles
 from kubelab.sandbox import profile
 from kubelab.sandbox.addons import ADDONS
-
-VOTERS = 3
-STANDBYS = 2
-
-
-def dqlite_roles(nodes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
-    """Control-plane nodes in join order, each with its dqlite role."""
-    members = sorted(
-        (node for node in nodes if profile.is_control_plane(node)),
-        key=lambda n: (n["metadata"].get("creationTimestamp", ""), n["metadata"]["name"]),
-    )
-    voters = VOTERS if len(members) >= VOTERS else 1
-    roles = []
-    for index, node in enumerate(members):
-        role = "voter" if index < voters else "standby" if index < voters + STANDBYS else "spare"
-        roles.append((node, role))
-    return roles
 
 
 def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
@@ -45,8 +29,10 @@ def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
             enabled = True
         elif addon.name == "rbac":
             enabled = rbac
+        elif addon.marker is None:  # nothing in the cluster would tell that it is on
+            enabled = False
         else:
-            api_version, kind, name, namespace = addon.marker  # type: ignore[misc]
+            api_version, kind, name, namespace = addon.marker
             enabled = api.get(api_version, kind, name, namespace) is not None
         addons.append({
             "name": addon.name,
