@@ -37,10 +37,11 @@ import uuid
 from pathlib import Path
 
 from kubelab.catalog import Lab, available_labs
-from kubelab.cluster_state import LiveState, ProbeNotAllowed
+from kubelab.cluster_state import ProbeNotAllowed
 from kubelab.grading import grade
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
+from kubelab.live_state import LiveState
 from kubelab.sandbox.cluster import Sandbox
 from kubelab_process import kubelab_command
 

@@ -36,9 +36,8 @@ import jinja2
 import nbformat
 import yaml
 
-from kubelab import manifests
+from kubelab import manifest_text
 from kubelab.catalog import Lab, available_labs, load_lab
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
 from kubelab.objects import SECRET_NAME
 from kubelab.typography import french
 
@@ -141,7 +140,7 @@ def split_secrets(text: str) -> tuple[list[Obj], str]:
     others: list[str] = []
     for document in documents(text):
         if _kind(document) == "Secret":
-            secrets.extend(manifests.parse(document, "un Secret de la solution"))
+            secrets.extend(manifest_text.parse(document, "un Secret de la solution"))
         else:
             others.append(document)
     return secrets, "\n---\n".join(others)
@@ -172,7 +171,7 @@ def secrets_code(text: str) -> str:
 
 def describe(text: str) -> str:
     """« StatefulSet `postgres` » ou « NetworkPolicy `a`, NetworkPolicy `b` »."""
-    objects = manifests.parse(text, "la solution")
+    objects = manifest_text.parse(text, "la solution")
     return ", ".join(f"{o['kind']} `{o['metadata']['name']}`" for o in objects)
 
 
@@ -218,7 +217,7 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
 
 def _own_namespace(text: str, lab: Lab) -> str:
     """Le jeton ``__NAMESPACE__`` des manifestes devient le namespace du lab, que l'apprenant lit."""
-    return text.replace(NAMESPACE_PLACEHOLDER, lab.namespace)
+    return text.replace(manifest_text.NAMESPACE_PLACEHOLDER, lab.namespace)
 
 
 def _notebook_config(lab: Lab) -> dict[str, Any]:

@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 
 with_browser=0
 with_nca=0
+with_build=1
 for arg in "$@"; do
   case "$arg" in
     --browser) with_browser=1 ;;
     --nca) with_nca=1 ;;
+    --no-build) with_build=0 ;;  # scripts/test.sh times the build as a phase of its own
     *) echo "option inconnue : $arg" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +41,8 @@ if [ "$with_nca" = 1 ]; then
   bash scripts/setup_nca.sh
 fi
 
-step "Binaires du bac à sable (compilés une fois par machine)"
-.venv/bin/kubelab sandbox build
+if [ "$with_build" = 1 ]; then
+  step "Binaires du bac à sable (compilés une fois par machine)"
+  .venv/bin/kubelab sandbox build
+fi
 step "Installation terminée"

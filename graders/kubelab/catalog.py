@@ -13,12 +13,11 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-import yaml
-
 from kubelab.checks import Check, Registry
 from kubelab.cluster_state import Probe, Read
 from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
+from kubelab.manifest_text import read_yaml_file
 from kubelab.paths import labs_root
 
 
@@ -57,12 +56,7 @@ def lab_ids() -> list[str]:
 
 
 def _read_metadata(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", ligne {mark.line + 1}" if mark else ""
-        raise UsageError(f"YAML invalide dans « {path} »{where} : {getattr(exc, 'problem', exc)}.") from exc
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
         raise UsageError(f"« {path} » devrait décrire le lab (id, title, namespace, checks).")
     for field in ("id", "title", "namespace", "checks"):

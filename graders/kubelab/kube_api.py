@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,8 +306,8 @@ class KubeApi:
         except ApiError as exc:
             raise self._refused(exc, obj) from exc
 
-    def create(self, obj: Obj, dry_run: bool = False, subresource_of: str | None = None) -> Obj:
-        """POST an object (or a subresource such as an Eviction)."""
+    def create(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """POST an object (subresources such as an Eviction: ``post``)."""
         info = self.resource(obj["apiVersion"], obj["kind"])
         namespace = obj.get("metadata", {}).get("namespace")
         path = info.path(namespace)
@@ -378,6 +378,25 @@ class KubeApi:
 
     def server_version(self) -> Obj:
         return self.request("GET", "/version")
+
+    def exec(self, namespace: str, pod: str, container: str, command: Sequence[str],
+             timeout: float) -> tuple[int | None, str, str]:
+        """Run ``command`` in a container (the exec subresource, over a websocket): (exit code, stdout, stderr)."""
+        from kubernetes.stream import stream
+
+        core = k8s_client.CoreV1Api(self.api_client)
+        self.counter.add("EXEC")
+        try:
+            session = stream(core.connect_get_namespaced_pod_exec, pod, namespace, container=container,
+                             command=command, stdin=False, stdout=True, stderr=True, tty=False,
+                             _preload_content=False)
+            session.run_forever(timeout=timeout)
+            out, err = session.read_stdout(timeout=0), session.read_stderr(timeout=0)
+            code = session.returncode
+            session.close()
+        except Exception as exc:  # the websocket layer raises ApiException, WebSocketException, OSError…
+            raise KubelabError(f"exec dans le pod « {pod} » impossible : {_short(exc)}") from exc
+        return code, out or "", err or ""
 
 
 def _short(exc: BaseException) -> str:

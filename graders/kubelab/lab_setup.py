@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubelab import manifests
 from kubelab.catalog import Lab
 from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, parse, read_yaml_file
 from kubelab.waiting import wait_for
 
 Obj = dict[str, Any]
@@ -40,10 +39,7 @@ def read_expectation(folder: Path) -> Expectation:
     path = folder / "expect.yaml"
     if not path.is_file():
         return Expectation()
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"YAML invalide dans « {path} » : {exc}.") from exc
+    data = read_yaml_file(path) or {}
     return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
                        data.get("description", ""))
 
@@ -69,7 +65,6 @@ def variant_files(lab: Lab, variant: str) -> list[Path]:
     return [base[name] for name in sorted(base)]
 
 
-NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
 SETUP_MANAGER = "kubelab-setup"
 
 
@@ -79,7 +74,7 @@ def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> lis
     objects: list[Obj] = []
     for path in variant_files(lab, variant):
         text = path.read_text().replace(NAMESPACE_PLACEHOLDER, target)
-        objects.extend(manifests.parse(text, f"« {path} »"))
+        objects.extend(parse(text, f"« {path} »"))
     return objects
 
 
@@ -88,7 +83,7 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     target = namespace or lab.namespace
     objects: list[Obj] = []
     for path in sorted((lab.folder / "setup").glob("*.yaml")):
-        objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
+        objects.extend(parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
     # Its own field manager: applying the bare namespace must not take back labels that a
     # variant applied earlier (lab 02 labels `monitoring`, the namespace of lab 09).
     api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}, field_manager=SETUP_MANAGER)

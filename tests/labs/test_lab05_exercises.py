@@ -10,7 +10,7 @@ from kubelab.grading import grade_live
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
 from kubelab.objects import is_ready
-from kubelab.waiting import wait_for
+from kubelab.waiting import scaled, wait_for
 
 LAB = "05-haute-disponibilite"
 
@@ -30,7 +30,7 @@ def test_draining_a_node_keeps_web_available(kube_api: KubeApi, namespace: str) 
     lab = load_lab(LAB)
     setup(kube_api, lab, namespace)
     apply_variant(kube_api, lab, "solution", namespace)
-    assert grade_live(LAB, kube_api, namespace, wait=30).score == lab.max_points
+    assert grade_live(LAB, kube_api, namespace, wait=scaled(30)).score == lab.max_points
     wait_for(kube_api, "policy/v1", "PodDisruptionBudget",
              lambda b: bool(b) and b[0].get("status", {}).get("disruptionsAllowed") == 1, namespace=namespace)
     node = _ready_web_pods(kube_api, namespace)[0]["spec"]["nodeName"]
@@ -46,7 +46,7 @@ def test_draining_a_node_keeps_web_available(kube_api: KubeApi, namespace: str) 
         assert f"(trouvé : `{node}`)" in during.result("nodes-schedulable").message.replace("\u00a0", " ")
     finally:
         _set_unschedulable(kube_api, node, False)
-    after = grade_live(LAB, kube_api, namespace, wait=30)
+    after = grade_live(LAB, kube_api, namespace, wait=scaled(30))
     assert after.score == lab.max_points, [(r.check.id, r.message) for r in after.results if r.points == 0]
 
 

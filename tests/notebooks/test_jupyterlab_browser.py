@@ -30,6 +30,7 @@ import pytest
 
 from kubelab.catalog import load_lab
 from kubelab.typography import french
+from kubelab.waiting import scaled
 
 from .nbtools import BIN, NOTEBOOKS, REPO, kernel_env
 
@@ -90,7 +91,7 @@ def jupyterlab(tmp_path: Path, cluster_kubeconfig: Path, fresh_namespace) -> Ite
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + scaled(60)
         while True:
             try:
                 if _request(f"{url}/api/status", token) == 200:

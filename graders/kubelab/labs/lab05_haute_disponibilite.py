@@ -51,7 +51,7 @@ def microk8s_status(_api: KubeApi, _namespace: str) -> Any:
         return None
 
 
-PROBES = {"microk8s-status": Probe(microk8s_status, needs=None, local=True)}
+PROBES = {"microk8s-status": Probe(microk8s_status)}
 
 
 def _control_plane(node: dict) -> bool:

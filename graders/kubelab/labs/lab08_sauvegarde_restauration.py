@@ -37,7 +37,7 @@ from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
@@ -287,7 +287,7 @@ def backup_objects() -> list[Obj]:
     folder = labs_root() / LAB_ID / BACKUP_FOLDER
     objects: list[Obj] = []
     for path in sorted(folder.glob("*.yaml")):
-        objects.extend(clean_export(o) for o in manifests.parse(path.read_text(), f"« {path} »"))
+        objects.extend(clean_export(o) for o in manifest_text.parse(path.read_text(), f"« {path} »"))
     return objects
 
 

@@ -33,6 +33,7 @@ import yaml
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
+from kubelab.manifest_text import yaml_position, yaml_reason
 from kubelab.objects import SECRET_NAME, containers, env_var, is_ready, listing, pod_spec, pods_of
 
 registry = Registry()
@@ -98,33 +99,6 @@ def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
 
-YAML_PROBLEMS = (
-    ("mapping values are not allowed", "« : » inattendu ici (indentation décalée, ou valeur à mettre entre "
-                                       "guillemets)"),
-    ("could not find expected ':'", "un « : » manque après une clé"),
-    ("that cannot start any token", "caractère interdit en début de valeur (une tabulation ? YAML n'indente "
-                                    "qu'avec des espaces)"),
-    ("expected <block end>", "indentation incohérente"),
-    ("did not find expected key", "indentation incohérente"),
-    ("did not find expected '-' indicator", "indentation incohérente dans une liste"),
-    ("expected ',' or ']'", "« , » ou « ] » attendu (crochet non fermé ?)"),
-    ("expected ',' or '}'", "« , » ou « } » attendu (accolade non fermée ?)"),
-    ("found unexpected end of stream", "fin du texte inattendue (guillemet non fermé ?)"),
-    ("found undefined alias", "alias inconnu"),
-)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """``ligne 7, colonne 12 : « : » inattendu ici`` for a YAML error (positions inside the key's text)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    text = next((french for english, french in YAML_PROBLEMS if english in problem), None)
-    if text is None:
-        text = problem if problem.startswith("la clé") else f"« {problem} »"
-    where = f"ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else "position inconnue"
-    return f"{where} : {text}"
-
-
 def _config_text(state: ClusterState, name: str, key: str) -> tuple[str | None, str]:
     """The text of a ConfigMap key, or ``None`` and what was found instead."""
     configmap = state.get("v1", "ConfigMap", name)
@@ -142,7 +116,7 @@ def load_yaml(text: str) -> Any:
     try:
         documents = list(yaml.load_all(text, Loader=_StrictLoader))  # a SafeLoader
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML invalide, {_yaml_problem(exc)}") from exc
+        raise ConfigError(f"YAML invalide, {yaml_position(exc) or 'position inconnue'} : {yaml_reason(exc)}") from exc
     if len(documents) > 1:
         raise ConfigError(f"un seul document YAML attendu (trouvé : {len(documents)}, séparés par « --- »)")
     return documents[0] if documents else None

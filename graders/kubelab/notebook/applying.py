@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
 from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import BUILTIN_RESOURCES, ApiError, KubeApi, RefusedError
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, yaml_mark, yaml_reason
 from kubelab.notebook import html
 
 Obj = dict[str, Any]
@@ -135,18 +135,18 @@ def parse(text: str, namespace: str, lab_namespace: str | None = None) -> list[O
     """The objects of the learner's YAML; ``UsageError`` quoting the faulty line otherwise."""
     text = retarget(text, namespace, lab_namespace)
     try:
-        return manifests.parse(text, "votre manifeste")
+        return manifest_text.parse(text, "votre manifeste")
     except UsageError as exc:
         cause = exc.__cause__
         if not isinstance(cause, yaml.YAMLError):
             raise
-        mark, problem = manifests.yaml_problem(cause)
+        mark = yaml_mark(cause)
         if mark is None:
             raise
         lines = text.splitlines()
         line = lines[mark.line] if mark.line < len(lines) else ""
         raise UsageError(
-            f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {problem}. "
+            f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {yaml_reason(cause)}. "
             f"Ligne en cause : `{line.strip() or '(vide)'}` — vérifiez l'indentation (des espaces, jamais de "
             "tabulations) et le « : » suivi d'un espace."
         ) from cause

@@ -42,11 +42,6 @@ def current_mode() -> Mode:
     return Mode.LEARNER
 
 
-def writes_allowed() -> bool:
-    """Only a learner's own run applies manifests and captures snapshots."""
-    return current_mode() is Mode.LEARNER
-
-
 def lab_namespace(lab: Lab) -> str:
     """The namespace to work in: ``$KUBELAB_NAMESPACE``, or the lab's own."""
     return os.environ.get(NAMESPACE_ENV, "").strip() or lab.namespace
