@@ -7,16 +7,14 @@ create, delete, watch, and exec over a websocket. The connection comes from a ku
 (bad kubeconfig, unknown context, refused object) and infrastructure problems
 (unreachable, 401, 403, timeouts) are never confused.
 
-urllib3 is imported when a connection is opened, not with this module: commands that need
-no cluster (``kubelab labs``, ``grade --snapshot``…) never load an HTTP client.
+urllib3 (and ssl) are imported when a connection is opened, not with this module: commands
+that need no cluster (``kubelab labs``, ``grade --snapshot``…) never load an HTTP client.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import ssl
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +26,8 @@ from kubelab import kubeconfig
 from kubelab.errors import InfrastructureError, KubelabError, UsageError
 
 if TYPE_CHECKING:
+    import ssl
+
     import urllib3
 
 DEFAULT_TIMEOUT = 10.0
@@ -455,6 +455,8 @@ def _exit_code(status_text: bytes) -> int | None:
 
 def _ssl_context(endpoint: kubeconfig.Endpoint) -> ssl.SSLContext:
     """Trust the kubeconfig's CA (or the system's), present its client certificate, if any."""
+    import ssl
+
     try:
         context = ssl.create_default_context(cadata=endpoint.ca_pem.decode() if endpoint.ca_pem else None)
         if endpoint.insecure:
@@ -469,6 +471,8 @@ def _ssl_context(endpoint: kubeconfig.Endpoint) -> ssl.SSLContext:
 
 def _load_client_certificate(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
     """``load_cert_chain`` reads files only: write them in a private folder, load them, delete them."""
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="kubelab-cert-") as folder:
         cert, key = Path(folder) / "client.crt", Path(folder) / "client.key"
         for path, data in ((cert, cert_pem), (key, key_pem)):

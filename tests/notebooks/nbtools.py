@@ -17,6 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade, is_grade
 
+from kubelab.waiting import scaled
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BIN = Path(sys.executable).parent
@@ -61,9 +63,10 @@ def kernel_env(kubeconfig: Path | str, namespace: str | None = None, **extra: st
 
 def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str],
             timeout: int = 180) -> nbformat.NotebookNode:
-    """Exécute le notebook dans ``folder`` (répertoire de travail du noyau) avec ``env``."""
+    """Exécute le notebook dans ``folder`` (répertoire de travail du noyau) avec ``env`` ; ``timeout``
+    par cellule, multiplié par le facteur des délais (les cellules attendent le cluster)."""
     folder.mkdir(parents=True, exist_ok=True)
-    client = NotebookClient(notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
+    client = NotebookClient(notebook, kernel_name="python3", timeout=int(scaled(timeout)), allow_errors=True,
                             resources={"metadata": {"path": str(folder)}})
     client.execute(env=env)
     return notebook

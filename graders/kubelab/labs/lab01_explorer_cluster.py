@@ -21,6 +21,7 @@ from kubelab.objects import (
     containers,
     control_plane_pods,
     default_storage_class,
+    image_reference,
     is_ready,
     labels_of,
     listing,
@@ -208,7 +209,7 @@ MISSING_DEPLOYMENT = failed(f"Le Deployment `{APP}` devrait exister dans le name
 
 def _image_is_nginx(image: str) -> bool:
     """``nginx``, ``nginx:1.27``, ``docker.io/library/nginx@sha256:…`` alike."""
-    return image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] == "nginx"
+    return image_reference(image).name == "nginx"
 
 
 @check("hello-deployment", title="Le Deployment hello", category="configuration", course=COURSE,

@@ -23,7 +23,7 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
 from kubelab.objects import (
-    containers,
+    all_containers,
     default_storage_class,
     is_ready,
     labels_of,
@@ -31,10 +31,10 @@ from kubelab.objects import (
     missing_resources,
     name_of,
     owned_by,
-    pod_spec,
     pod_template,
     pods_of,
     quantity,
+    references,
     selects,
 )
 from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port
@@ -351,10 +351,8 @@ def catalogue_resources(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
-    spec = pod_spec(deployment)
     problems = [f"conteneur `{c.get('name', '?')}` : {listing(missing)}"
-                for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-                if (missing := missing_resources(c))]
+                for c in all_containers(deployment) if (missing := missing_resources(c))]
     if problems:
         return failed(f"Chaque conteneur du Deployment `{APP}` devrait déclarer requests et limits "
                       f"(manque : {' ; '.join(problems)}).", DEPLOYMENT)
@@ -364,28 +362,10 @@ def catalogue_resources(state: ClusterState) -> Verdict:
 
 def _references(deployment: dict) -> tuple[set[str], set[str], set[str]]:
     """(ConfigMaps, Secrets, PVCs) the pod template uses: in env, envFrom, or mounted volumes."""
-    spec = pod_spec(deployment)
-    volumes = {v.get("name"): v for v in spec.get("volumes") or []}
-    configmaps: set[str] = set()
-    secrets: set[str] = set()
-    claims: set[str] = set()
-    for container in containers(deployment):
-        for source in container.get("envFrom") or []:
-            configmaps.add((source.get("configMapRef") or {}).get("name", ""))
-            secrets.add((source.get("secretRef") or {}).get("name", ""))
-        for variable in container.get("env") or []:
-            value_from = variable.get("valueFrom") or {}
-            configmaps.add((value_from.get("configMapKeyRef") or {}).get("name", ""))
-            secrets.add((value_from.get("secretKeyRef") or {}).get("name", ""))
-        for mount in container.get("volumeMounts") or []:
-            volume = volumes.get(mount.get("name")) or {}
-            configmaps.add((volume.get("configMap") or {}).get("name", ""))
-            secrets.add((volume.get("secret") or {}).get("secretName", ""))
-            claims.add((volume.get("persistentVolumeClaim") or {}).get("claimName", ""))
-            for source in (volume.get("projected") or {}).get("sources") or []:
-                configmaps.add((source.get("configMap") or {}).get("name", ""))
-                secrets.add((source.get("secret") or {}).get("name", ""))
-    return configmaps - {""}, secrets - {""}, claims - {""}
+    used = [ref for ref in references(deployment) if ref.mounted and ref.name]
+    names = {kind: {ref.name for ref in used if ref.kind == kind}
+             for kind in ("ConfigMap", "Secret", "PersistentVolumeClaim")}
+    return names["ConfigMap"], names["Secret"], names["PersistentVolumeClaim"]
 
 
 @check("catalogue-uses-config", title="Le Deployment utilise sa ConfigMap, son Secret et son PVC",

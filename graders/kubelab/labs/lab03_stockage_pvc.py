@@ -17,6 +17,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
 from kubelab.objects import (
     containers,
+    is_image_version,
     is_ready,
     listing,
     missing_resources,
@@ -101,8 +102,7 @@ def statefulset_shape(state: ClusterState) -> Verdict:
     problems = []
     if replicas != 1:
         problems.append(f"1 réplica (trouvé : {replicas})")
-    short = image.rsplit("/", 1)[-1]
-    if short.split("@")[0] not in (IMAGE, f"{IMAGE}-alpine") and not short.startswith(f"{IMAGE}."):
+    if not is_image_version(image, *IMAGE.split(":")):
         problems.append(f"l'image `{IMAGE}` (trouvé : `{image or 'aucune'}`)")
     if sts["spec"].get("serviceName") != "postgres":
         problems.append(f"`serviceName: postgres` (trouvé : `{sts['spec'].get('serviceName') or 'aucun'}`)")

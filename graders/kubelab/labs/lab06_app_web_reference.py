@@ -24,7 +24,11 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
 from kubelab.credentials import secret_with_keys
 from kubelab.objects import (
     SECRET_NAME,
+    all_containers,
     containers,
+    env_references,
+    image_reference,
+    is_image_version,
     is_ready,
     labels_of,
     listing,
@@ -34,6 +38,7 @@ from kubelab.objects import (
     pod_spec,
     pod_template,
     pods_of,
+    references,
     secret_key_ref,
     selects,
 )
@@ -109,11 +114,6 @@ def _workloads(state: ClusterState) -> list[Obj]:
             for obj in state.objects(_api_version(kind), kind)]
 
 
-def _all_containers(workload: Obj) -> list[Obj]:
-    spec = pod_spec(workload)
-    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-
-
 def _pods(state: ClusterState, workload: Obj) -> list[Obj]:
     return pods_of(workload, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
 
@@ -130,18 +130,10 @@ def _selector_text(selector: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) or "aucun"
 
 
-def _image_name(image: str) -> str:
-    """``docker.io/library/postgres:17@sha256:…`` -> ``postgres:17``."""
-    return image.rsplit("/", 1)[-1].split("@")[0]
-
-
 def _secret_var(container: Obj, secret: str, key: str) -> str | None:
     """The name of a variable read by ``secretKeyRef`` from ``secret``/``key``, if any."""
-    for var in container.get("env") or []:
-        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
-        if ref.get("name") == secret and ref.get("key") == key:
-            return var.get("name", "")
-    return None
+    return next((ref.variable or "" for ref in env_references(container)
+                 if ref.via == "env" and ref.kind == "Secret" and ref.name == secret and ref.key == key), None)
 
 
 def _env_from_secret(container: Obj, secret: str) -> bool:
@@ -171,33 +163,9 @@ def _password_vars(container: Obj) -> str:
 
 def _references(workload: Obj) -> Iterator[tuple[str, str, str | None]]:
     """(kind, name, key or None) of each ConfigMap and Secret a workload needs (optional ones skipped)."""
-    for container in _all_containers(workload):
-        for var in container.get("env") or []:
-            source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), ref.get("key", "")
-        for source in container.get("envFrom") or []:
-            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), None
-    volumes = pod_spec(workload).get("volumes") or []
-    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
-    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
-    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}}
-                for v in volumes if "secret" in v]
-    for source in sources:
-        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
-            ref = source.get(field)
-            if not ref or ref.get("optional"):
-                continue
-            items = ref.get("items") or []
-            if not items:
-                yield kind, ref.get("name", ""), None
-            for item in items:
-                yield kind, ref.get("name", ""), item.get("key", "")
+    for ref in references(workload):
+        if ref.kind in ("ConfigMap", "Secret") and not ref.optional:
+            yield ref.kind, ref.name, ref.key
 
 
 def _keys(obj: Obj) -> set[str]:
@@ -337,7 +305,7 @@ def no_plaintext(state: ClusterState) -> Verdict:
         return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
                       "ni CronJob).")
     leaked = [f"`{name_of(w)}` : `{var}`"
-              for w in workloads for c in _all_containers(w) for var in plaintext_secrets(c)]
+              for w in workloads for c in all_containers(w) for var in plaintext_secrets(c)]
     leaked += [f"ConfigMap `{name_of(cm)}` : `{key}`" for cm in state.objects("v1", "ConfigMap")
                for key in sorted(cm.get("data") or {}) if SECRET_NAME.search(key)]
     if leaked:
@@ -438,7 +406,7 @@ def redis_ready(state: ClusterState) -> Verdict:
     if redis is None:
         return failed("Le Deployment `redis` devrait exister (trouvé : aucun).", ref)
     images = [c.get("image", "") for c in containers(redis)]
-    if not any(_image_name(image).split(":")[0] == "redis" for image in images):
+    if not any(image_reference(image).name == "redis" for image in images):
         return failed("Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : "
                       f"{listing(images) or 'aucune'}).",
                       ref)
@@ -460,8 +428,7 @@ def postgres_statefulset(state: ClusterState) -> Verdict:
     container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
     image = container.get("image", "")
     problems = []
-    short = _image_name(image)
-    if not (short == POSTGRES_IMAGE or short.startswith((f"{POSTGRES_IMAGE}-", f"{POSTGRES_IMAGE}."))):
+    if not is_image_version(image, *POSTGRES_IMAGE.split(":")):
         problems.append(f"l'image `{POSTGRES_IMAGE}` (trouvé : `{image or 'aucune'}`)")
     wrong = [name for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")
              if (secret_key_ref(container, name) or ("", ""))[0] != SECRET]

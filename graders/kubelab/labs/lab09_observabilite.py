@@ -34,7 +34,18 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
 from kubelab.manifest_text import yaml_position, yaml_reason
-from kubelab.objects import SECRET_NAME, containers, env_var, is_ready, listing, pod_spec, pods_of
+from kubelab.objects import (
+    SECRET_NAME,
+    all_containers,
+    containers,
+    env_references,
+    env_var,
+    image_reference,
+    is_ready,
+    listing,
+    pod_spec,
+    pods_of,
+)
 
 registry = Registry()
 check = registry.check
@@ -338,16 +349,12 @@ def _grafana_container(deployment: Obj) -> Obj | None:
 
 def _image_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned ``grafana/grafana`` (a registry host in front is fine), or ``None``."""
-    reference, _, digest = image.partition("@")
-    slash, colon = reference.rfind("/"), reference.rfind(":")
-    path, tag = (reference[:colon], reference[colon + 1:]) if colon > slash else (reference, "")
-    host, _, rest = path.partition("/")
-    if rest and ("." in host or ":" in host or host == "localhost"):
-        path = rest
-    if path != IMAGE_REPOSITORY:
+    reference = image_reference(image)
+    if reference.repository != IMAGE_REPOSITORY:
         return f"l'image `{IMAGE_REPOSITORY}` (trouvé : `{image or 'aucune'}`)"
-    if digest:
+    if reference.digest:
         return None
+    tag = reference.tag
     if not tag or tag == "latest" or not tag[0].isdigit():
         return (f"une version précise de l'image, par exemple `{IMAGE_REPOSITORY}:12.2.1` "
                 f"(trouvé : `{image}`)")
@@ -397,13 +404,12 @@ def _credential_source(container: Obj, variable: str) -> str | None:
         return "absente"
     if var.get("value"):
         return "valeur en clair"
-    source = var.get("valueFrom") or {}
-    ref = source.get("secretKeyRef")
-    if ref is None:
-        other = next(iter(source), None)
+    ref = next((r for r in env_references(container) if r.via == "env" and r.variable == variable), None)
+    if ref is None or ref.kind != "Secret":
+        other = next(iter(var.get("valueFrom") or {}), None)
         return f"`{other}`" if other else "valeur vide"
-    if ref.get("name") != SECRET or ref.get("key") != CREDENTIALS[variable]:
-        return f"Secret `{ref.get('name')}`, clé `{ref.get('key')}`"
+    if ref.name != SECRET or ref.key != CREDENTIALS[variable]:
+        return f"Secret `{ref.name}`, clé `{ref.key}`"
     return None
 
 
@@ -438,9 +444,7 @@ def grafana_no_plaintext(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
-    spec = pod_spec(deployment)
-    leaked = [name for c in (*(spec.get("initContainers") or []), *(spec.get("containers") or []))
-              for name in _plaintext_credentials(c)]
+    leaked = [name for c in all_containers(deployment) for name in _plaintext_credentials(c)]
     if leaked:
         return failed(f"Le Deployment `{DEPLOYMENT}` ne devrait contenir aucun identifiant en clair "
                       f"(trouvé : {listing(leaked)}).", DEPLOY_REF)
