@@ -82,6 +82,11 @@ def read(path: Path | None = None, context: str | None = None) -> Endpoint:
         raise _invalid(path, f"« auth-provider: {name} » n'est pas pris en charge (obsolète depuis Kubernetes 1.26) : "
                              "utilisez un jeton, un certificat client ou un plugin « exec »")
     credentials = _exec_credentials(user["exec"], path) if user.get("exec") else {}
+    cert = credentials.get("clientCertificateData", "").encode() or _pem(user, "client-certificate", folder, path)
+    key = credentials.get("clientKeyData", "").encode() or _pem(user, "client-key", folder, path)
+    if bool(cert) != bool(key):
+        raise _invalid(path, "un certificat client va avec sa clé : « client-certificate » et « client-key » "
+                             "(ou leurs variantes « -data ») sont à donner ensemble")
     return Endpoint(
         server=server.rstrip("/"),
         description=f"contexte « {chosen} » de {path}",
@@ -89,9 +94,8 @@ def read(path: Path | None = None, context: str | None = None) -> Endpoint:
         insecure=bool(cluster.get("insecure-skip-tls-verify")),
         tls_server_name=cluster.get("tls-server-name") or None,
         proxy_url=cluster.get("proxy-url") or None,
-        client_cert_pem=credentials.get("clientCertificateData", "").encode() or _pem(
-            user, "client-certificate", folder, path),
-        client_key_pem=credentials.get("clientKeyData", "").encode() or _pem(user, "client-key", folder, path),
+        client_cert_pem=cert,
+        client_key_pem=key,
         token=credentials.get("token") or user.get("token") or None,
         token_file=_relative(folder, user["tokenFile"]) if user.get("tokenFile") else None,
         username=user.get("username") or None,

@@ -72,6 +72,7 @@ def test_exec_credential_plugin(admin_kubeconfig: Path, tmp_path: Path) -> None:
     ({"exec": {"command": "/bin/false"}}, "le plugin « exec » « /bin/false » a échoué (1)"),
     ({"client-certificate-data": "pas du base64 !"}, "« client-certificate-data » n'est pas du base64 valide"),
     ({"client-key": "absente.key"}, "« client-key » désigne"),
+    ({"client-certificate-data": "Y2VydA=="}, "un certificat client va avec sa clé"),
 ])
 def test_unusable_user_is_a_french_usage_error(admin_kubeconfig: Path, tmp_path: Path, user: dict[str, Any],
                                                expected: str) -> None:

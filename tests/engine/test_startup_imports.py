@@ -74,7 +74,8 @@ def test_nbgrader_autograde_from_a_snapshot_loads_no_http_client(lab03_snapshot:
     cells = ("from kubelab.notebook import noter, ouvrir_lab\n"
              f"lab = ouvrir_lab({LAB03!r})\nlab.connexion()\nnoter({LAB03!r}, 'postgres-statefulset')")
     output, modules = _run(cells, cwd=tmp_path, env={"NBGRADER_EXECUTION": "autograde"})
-    assert "✓ " in output and "instantané « snapshot.json »" in output, output[-2000:]
+    plain = output.replace("\u00a0", " ")
+    assert "✓ 1/1" in plain and "instantané « snapshot.json »" in plain, output[-2000:]
     assert not modules & HTTP_CLIENTS, modules & HTTP_CLIENTS
 
 

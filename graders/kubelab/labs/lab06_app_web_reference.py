@@ -234,10 +234,9 @@ def backend_config(state: ClusterState) -> Verdict:
                       ObjectRef("ConfigMap", CONFIGMAP))
     ways, used = set(), set()
     for container in containers(backend):
-        from_env = {(s.get("configMapRef") or {}).get("name") for s in container.get("envFrom") or []
-                    if "configMapRef" in s}
-        from_keys = {((v.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name")
-                     for v in container.get("env") or [] if "configMapKeyRef" in (v.get("valueFrom") or {})}
+        config = [source for source in env_references(container) if source.kind == "ConfigMap"]
+        from_env = {source.name for source in config if source.via == "envFrom"}
+        from_keys = {source.name for source in config if source.via == "env"}
         ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys))
                  if CONFIGMAP in names}
         used |= from_env | from_keys
