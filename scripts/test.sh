@@ -47,6 +47,6 @@ pytest_suite() {
 }
 
 phase "installation" bash scripts/setup.sh --browser --nca --no-build || exit 1
-phase "compilation du bac à sable" .venv/bin/kubelab sandbox build || exit 1
+phase "compilation (bac à sable, nœud réel)" bash scripts/setup.sh --only-build || exit 1
 phase "vérifications statiques" bash scripts/static_checks.sh || exit 1
 phase "tests" pytest_suite "$@"

@@ -167,9 +167,8 @@ class Sandbox:
         if real_node:
             from kubelab.sandbox.realnode import node as real_node_parts
 
-            executables = real_node_parts.executables(
-                binaries.kubelet, binaries.kube_proxy,  # type: ignore[attr-defined, unused-ignore]  # branch nodebin
-                progress, allow_go_download)
+            executables = real_node_parts.executables(binaries.kubelet, binaries.kube_proxy, progress,
+                                                      allow_go_download)
         self._clean_leftovers()
         started = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
