@@ -57,6 +57,7 @@ class SandboxState:
     metallb_range: str = ""
     api_host: str = processes.HOST
     real_node: str = ""
+    egress_allow: list[str] = field(default_factory=list)
     node_pids: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -190,6 +191,7 @@ class Sandbox:
                 network = lifecycle.claim_host(self.workdir, slot=state.next_slot, progress=progress)
                 state.api_host = network.node_ip
                 state.real_node = profile.node_name(1, worker=False)
+                state.egress_allow = [f"{network.node_ip}/32", network.pod_cidr]
                 self._write_state(state)
             ensure_pki(self.pki.folder, extra_ips=(state.api_host,) if network else ())
             if network is not None:
@@ -293,8 +295,28 @@ class Sandbox:
         self._spawn_controllers(state, binaries)
         self._write_state(state)
 
+    def _spawn_egress_proxy(self, state: SandboxState) -> Path:
+        """The API server's way to kubelets and pods: only the real node's addresses answer."""
+        socket_path = self.workdir / "egress.sock"
+        allow = [arg for cidr in state.egress_allow for arg in ("--allow", cidr)]
+        state.pids["egress-proxy"] = processes.spawn("egress-proxy", [
+            sys.executable, "-m", "kubelab.sandbox.egress_proxy", "--socket", str(socket_path), *allow,
+        ], self.logs)
+        processes.wait_until(socket_path.exists, STARTUP_TIMEOUT, "le mandataire de sortie",
+                             self.logs / "egress-proxy.log")
+        config = self.workdir / "egress-selector.yaml"
+        config.write_text(yaml.safe_dump({
+            "apiVersion": "apiserver.k8s.io/v1beta1", "kind": "EgressSelectorConfiguration",
+            "egressSelections": [{"name": "cluster", "connection": {
+                "proxyProtocol": "HTTPConnect", "transport": {"uds": {"udsName": str(socket_path)}}}}],
+        }))
+        return config
+
     def _spawn_apiserver(self, state: SandboxState, binaries: SandboxBinaries) -> None:
         pki = self.pki
+        egress = self.workdir / "egress-selector.yaml"
+        if "egress-proxy" not in state.pids:
+            egress = self._spawn_egress_proxy(state)
         argv = [
             str(binaries.kube_apiserver),
             f"--etcd-servers=http://127.0.0.1:{state.ports['etcd']}",
@@ -309,11 +331,11 @@ class Sandbox:
             f"--authorization-mode={'Node,RBAC' if state.rbac else 'AlwaysAllow'}",
             "--allow-privileged=true", "--profiling=false", "--event-ttl=1h", "--v=1",
             f"--cert-dir={self.workdir / 'pki'}",
+            f"--egress-selector-config-file={egress}", "--kubelet-preferred-address-types=InternalIP,Hostname",
         ]
         if state.real_node:
             cert, key = pki.client("apiserver-kubelet-client")
-            argv += [f"--kubelet-client-certificate={cert}", f"--kubelet-client-key={key}",
-                     "--kubelet-preferred-address-types=InternalIP,Hostname"]
+            argv += [f"--kubelet-client-certificate={cert}", f"--kubelet-client-key={key}"]
         if state.audit:
             policy = self.workdir / "audit-policy.yaml"
             policy.write_text(yaml.safe_dump(AUDIT_POLICY))
