@@ -14,6 +14,7 @@ fails it with the French message and hint, and prints the score at the end.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -228,8 +229,15 @@ def real_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         pytest.skip(f"nœud réel impossible ici : {reason}")
     root = Path(os.environ.get("KUBELAB_TEST_SANDBOX_ROOT") or tmp_path_factory.mktemp("real-sandboxes"))
     sandbox = Sandbox(f"real-{uuid.uuid4().hex[:6]}", root=root)
-    ownership.wait_until_free(timeout=1800.0)
-    sandbox.up(nodes=1, addons=SESSION_ADDONS, audit=True, progress=lambda _: None, real_node=True)
+    deadline = time.monotonic() + 3600.0
+    while True:
+        ownership.wait_until_free(timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            sandbox.up(nodes=1, addons=SESSION_ADDONS, audit=True, progress=lambda _: None, real_node=True)
+            break
+        except ownership.NodeBusy:
+            if time.monotonic() > deadline:
+                raise
     try:
         yield sandbox
     finally:

@@ -12,6 +12,14 @@ and every probe stays inside one case, so the cases of a batch cannot affect eac
 Policies are known to be in effect when a canary, applied after them, is enforced.
 
 Pods run agnhost's image (its netexec answers UDP), with BusyBox's nc for TCP.
+One deviation of kube-router v2.1.0 is known and tolerated, nothing else: it builds the set of
+pods exposing a named port with a map it shares between all the named ports of the first pod
+that declares them (``grabNamedPortFromPod`` stores the pod's ``ips`` map in each new endpoint,
+then appends other pods' addresses to it), so a pod that declares one named port of another
+pod (same name, protocol and number) also receives that pod's other named ports. Such a cell is
+« allowed » for real where Kubernetes (and Calico, MicroK8s's enforcer, and our engine) blocks
+it; the test counts these cells apart and requires them to be of that shape only.
+
 Not compared: SCTP (busybox has no SCTP client) and addresses outside the cluster as
 sources (only this machine's addresses could be, and kube-router, like Calico, always lets
 the node reach its own pods).
@@ -155,6 +163,28 @@ def _observe(real: RealCluster, pods: list[dict[str, Any]]) -> dict[tuple[str, s
     return observed
 
 
+def _named_ports(pod: dict[str, Any]) -> set[tuple[str, str, int]]:
+    return {(p.get("name", ""), p.get("protocol", "TCP"), p["containerPort"])
+            for c in pod["spec"]["containers"] for p in c.get("ports") or [] if p.get("name")}
+
+
+def kube_router_alias(pods: list[dict[str, Any]], destination: str, port: Port) -> bool:
+    """Whether kube-router v2.1.0's shared-map bug can open ``port`` on ``destination``: another pod
+    declares a named port with this number and protocol, which the destination does not declare
+    under that name, and the two pods share a declared named port."""
+    by_key = {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}
+    target = _named_ports(by_key[destination])
+    for key, other in by_key.items():
+        if key == destination:
+            continue
+        theirs = _named_ports(other)
+        for name, protocol, number in theirs:
+            if protocol == port.protocol and number == port.number and (name, protocol, number) not in target \
+                    and target & theirs:
+                return True
+    return False
+
+
 def _describe(case: Case) -> str:
     return yaml.safe_dump_all([*case.namespaces, *case.pods, *case.policies], sort_keys=False)
 
@@ -164,7 +194,7 @@ def test_engine_matches_kube_router_on_random_policies(real: RealCluster) -> Non
     """For 40 random policy sets, is every pod-to-pod cell (TCP and UDP) the same as really observed?"""
     cases = generate(SEED, CASES)
     disagreements: list[str] = []
-    compared = allowed = 0
+    compared = allowed = aliased = 0
     ports = [Port.parse(f"{n}/TCP") for n in TCP_PORTS] + [Port.parse(f"{n}/UDP") for n in UDP_PORTS]
     for start in range(0, len(cases), BATCH):
         batch = cases[start:start + BATCH]
@@ -187,6 +217,9 @@ def test_engine_matches_kube_router_on_random_policies(real: RealCluster) -> Non
                 key = (cell.source.key, cell.destination.key, cell.port.label)
                 compared += 1
                 allowed += observed[key]
+                if observed[key] and not cell.allowed and kube_router_alias(pods, cell.destination.key, cell.port):
+                    aliased += 1
+                    continue
                 if observed[key] != cell.allowed:
                     wrong.append(f"{cell.source.key} → {cell.destination.key}:{cell.port.label} "
                                  f"réel={observed[key]} moteur={cell.allowed} — {cell.explanation}")
@@ -197,6 +230,6 @@ def test_engine_matches_kube_router_on_random_policies(real: RealCluster) -> Non
             for namespace in case.namespaces:
                 real.api.delete("v1", "Namespace", namespace["metadata"]["name"])
         print(f"cas {start}–{start + len(batch) - 1} : {time.monotonic() - began:.0f} s")
-    print(json.dumps({"compared": compared, "allowed": allowed}))
+    print(json.dumps({"compared": compared, "allowed": allowed, "kube_router_named_port_alias": aliased}))
     assert compared > 150 * CASES and 0.05 < allowed / compared < 0.95, (compared, allowed)
     assert not disagreements, f"{len(disagreements)} cas en désaccord :\n" + "\n\n".join(disagreements[:3])

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.sandbox.pki import Pki
 from kubelab.sandbox.realnode import layout, node, ownership, teardown
@@ -26,7 +25,7 @@ def claim_host(workdir: Path, slot: int, progress: Progress) -> layout.NodeNetwo
     with ownership.node_lock():
         current = ownership.owner()
         if current is not None and current != workdir and ownership.owner_alive(current):
-            raise UsageError(
+            raise ownership.NodeBusy(
                 f"Le nœud réel de cette machine appartient déjà au bac à sable {current} : une seule machine, "
                 "un seul nœud réel. Arrêtez-le (« kubelab sandbox down --name … ») ou lancez celui-ci sans --real-node."
             )

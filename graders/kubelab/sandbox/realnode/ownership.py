@@ -49,17 +49,33 @@ def node_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def owner() -> Path | None:
+class NodeBusy(UsageError):
+    """Another live sandbox owns the machine's real node."""
+
+
+def _owner_record() -> tuple[Path, int] | None:
+    """The owner's workdir and the PID of the ``up`` that claimed the node."""
     try:
-        text = OWNER_FILE.read_text().strip()
+        workdir, _, claimer = OWNER_FILE.read_text().strip().partition("\n")
     except OSError:
         return None
-    return Path(text) if text else None
+    if not workdir:
+        return None
+    return Path(workdir), int(claimer) if claimer.strip().isdigit() else -1
+
+
+def owner() -> Path | None:
+    record = _owner_record()
+    return record[0] if record else None
 
 
 def claim(workdir: Path) -> None:
+    """Record the new owner, with this process's PID: it owns the node while its ``up`` runs,
+    before its API server exists."""
     OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    OWNER_FILE.write_text(str(workdir))
+    tmp = OWNER_FILE.with_suffix(".tmp")
+    tmp.write_text(f"{workdir}\n{os.getpid()}\n")
+    os.replace(tmp, OWNER_FILE)
 
 
 def release() -> None:
@@ -78,7 +94,12 @@ def wait_until_free(timeout: float, poll: float = 2.0) -> None:
 
 
 def owner_alive(workdir: Path) -> bool:
-    """Whether the sandbox in ``workdir`` still runs (its API server's process is alive)."""
+    """Whether the sandbox in ``workdir`` still runs: its API server's process is alive, or the
+    ``up`` that claimed the node for it is still at work."""
+    record = _owner_record()
+    if record is not None and record[0] == workdir and record[1] > 0 and record[1] != os.getpid() \
+            and processes.is_alive(record[1]):
+        return True
     try:
         pid = int(json.loads((workdir / "state.json").read_text()).get("pids", {}).get("kube-apiserver", -1))
     except (ValueError, TypeError, OSError, AttributeError):
