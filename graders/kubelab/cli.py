@@ -35,8 +35,13 @@ def cmd_sandbox_build(args: argparse.Namespace) -> int:
     ensure_binaries(progress, allow_go_download=not args.no_go_download)
     print(french(f"Binaires du bac à sable prêts : {binaries_dir()}"))
     if args.real_node:
+        from kubelab.sandbox.images import ensure_images
+        from kubelab.sandbox.images.payloads import payload_binaries
+
         ensure_node_binaries(progress, allow_go_download=not args.no_go_download)
         print(french(f"Binaires du nœud réel prêts : {node_binaries_dir()}"))
+        store = ensure_images(progress, payload_binaries(progress, allow_go_download=not args.no_go_download))
+        print(french(f"Images du nœud réel prêtes : {store.root}"))
     return EXIT_OK
 
 
