@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from fractions import Fraction
 from typing import Any
 
 Obj = dict[str, Any]
 
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|PWD", re.IGNORECASE)
-QUANTITY = re.compile(r"^([0-9.]+)([A-Za-z]*)$")
-BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "m": 10**-3}
+# Kubernetes's quantity grammar: a signed decimal number, then a binary suffix (Ki…Ei), a
+# decimal suffix (n, u, m, k, M, G, T, P, E) or a decimal exponent (e3, E-2).
+QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+                      r"(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?[0-9]+))?$")
+BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 10**3), "k": 10**3, "M": 10**6,
+           "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 
 
 def name_of(obj: Obj) -> str:
@@ -108,19 +113,25 @@ def pods_of(workload: Obj, pods: Iterable[Obj], replica_sets: Iterable[Obj] = ()
             and not pod.get("metadata", {}).get("deletionTimestamp")]
 
 
-def quantity(value: str | int | float | None) -> float | None:
-    """A resource quantity in base units (bytes, cores), or ``None`` when absent or invalid."""
-    if value is None:
+def quantity(value: str | int | float | None) -> Fraction | None:
+    """A resource quantity in base units (bytes, cores), exactly, or ``None`` when absent or invalid.
+
+    ``1Gi`` and ``1024Mi`` are equal, as are ``2`` and ``2000m``; ``1e3`` is 1000 (a suffix and
+    an exponent never go together).
+    """
+    if value is None or isinstance(value, bool):
         return None
-    match = QUANTITY.match(str(value))
+    match = QUANTITY.match(str(value).strip())
     if not match:
         return None
-    number, suffix = float(match.group(1)), match.group(2)
+    number, suffix, exponent = Fraction(match.group(1)), match.group(2), match.group(3)
+    if exponent is not None:
+        return number * Fraction(10) ** int(exponent)
     if suffix in BINARY:
         return number * BINARY[suffix]
     if suffix in DECIMAL:
         return number * DECIMAL[suffix]
-    return None
+    return number
 
 
 def missing_resources(container: Obj) -> list[str]:
