@@ -34,7 +34,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     addons = tuple(a for a in args.addons.split(",") if a) if args.addons is not None else ("dns",)
     _sandbox(args).up(
         nodes=args.nodes, workers=args.workers, port=args.port, rbac=args.rbac, audit=args.audit,
-        addons=addons, allow_go_download=not args.no_go_download,
+        addons=addons, allow_go_download=not args.no_go_download, real_node=args.real_node,
     )
     return EXIT_OK
 
@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--rbac", action="store_true", help="activer RBAC (comme microk8s enable rbac)")
     up.add_argument("--audit", action="store_true", help="journal d'audit du serveur d'API")
     up.add_argument("--no-go-download", action="store_true", help="ne pas télécharger Go s'il manque")
+    up.add_argument("--real-node", action="store_true",
+                    help="le premier nœud est réel : kubelet, containerd et kube-router sur cette machine "
+                         "(Linux, root) ; les conteneurs tournent vraiment et les NetworkPolicies s'appliquent")
     up.set_defaults(handler=cmd_sandbox_up)
 
     actions.add_parser("down", help="arrêter et supprimer le bac à sable").set_defaults(handler=cmd_sandbox_down)
