@@ -11,7 +11,7 @@ pod. A missing ConfigMap, Secret or key leaves the container in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +26,33 @@ CONFIG_KINDS = ("ConfigMap", "Secret")
 
 @dataclass(frozen=True)
 class Reference:
-    """One object (and maybe one key of it) a pod needs."""
+    """A ConfigMap, Secret or PersistentVolumeClaim that a pod template refers to, and how.
+
+    ``via`` is ``env`` (``valueFrom``, with ``variable`` and ``key``), ``envFrom`` (the whole
+    object, variables named ``prefix`` + key) or ``volume`` (``key`` set when ``items`` picks
+    keys; ``mounted`` when a container mounts the volume, ``container`` then names one of them;
+    ``volume`` names the pod's volume).
+    """
 
     kind: str
     name: str
+    via: str
+    container: str | None = None
     key: str | None = None
+    variable: str | None = None
+    prefix: str = ""
     optional: bool = False
-    via: str = ""
-    """Where the pod spec asks for it, in French: « la variable `DB_HOST` du conteneur `api` »."""
+    mounted: bool = True
+    volume: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the pod spec asks for it, in French: « la variable `DB_HOST` du conteneur `api` »."""
+        if self.via == "env":
+            return f"la variable `{self.variable}` du conteneur `{self.container}`"
+        if self.via == "envFrom":
+            return f"`envFrom` du conteneur `{self.container}`"
+        return f"le volume `{self.volume}`"
 
 
 def all_containers(workload: Obj) -> list[Obj]:
@@ -42,43 +61,43 @@ def all_containers(workload: Obj) -> list[Obj]:
     return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
 
 
-def references(workload: Obj) -> Iterator[Reference]:
-    """Every ConfigMap, Secret, key and claim the pods of ``workload`` (a Pod or a controller) use."""
+ENV_SOURCES = (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret"))
+ENV_FROM_SOURCES = (("configMapRef", "ConfigMap"), ("secretRef", "Secret"))
+
+
+def references(workload: Obj) -> list[Reference]:
+    """Every ConfigMap, Secret and claim the pods of ``workload`` (a Pod or a controller) use."""
+    found: list[Reference] = []
     for container in all_containers(workload):
-        who = f"du conteneur `{container.get('name', '?')}`"
+        name = container.get("name")
         for var in container.get("env") or []:
             source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                ref = source.get(field)
-                if ref:
-                    yield Reference(kind, ref.get("name", ""), ref.get("key", ""), bool(ref.get("optional")),
-                                    f"la variable `{var.get('name', '?')}` {who}")
+            for field, kind in ENV_SOURCES:
+                if ref := source.get(field):
+                    found.append(Reference(kind, ref.get("name", ""), "env", name, ref.get("key", ""),
+                                           var.get("name"), optional=bool(ref.get("optional"))))
         for source in container.get("envFrom") or []:
-            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                ref = source.get(field)
-                if ref:
-                    yield Reference(kind, ref.get("name", ""), None, bool(ref.get("optional")), f"`envFrom` {who}")
+            for field, kind in ENV_FROM_SOURCES:
+                if ref := source.get(field):
+                    found.append(Reference(kind, ref.get("name", ""), "envFrom", name,
+                                           prefix=source.get("prefix") or "", optional=bool(ref.get("optional"))))
+    mounts = {m.get("name"): c.get("name") for c in all_containers(workload) for m in c.get("volumeMounts") or []}
     for volume in pod_spec(workload).get("volumes") or []:
-        where = f"le volume `{volume.get('name', '?')}`"
-        sources = list((volume.get("projected") or {}).get("sources") or [])
-        if "configMap" in volume:
-            sources.append({"configMap": volume["configMap"]})
-        if "secret" in volume:
-            sources.append({"secret": {**volume["secret"], "name": volume["secret"].get("secretName", "")}})
-        for source in sources:
-            for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
-                ref = source.get(field)
-                if not ref:
-                    continue
-                optional = bool(ref.get("optional"))
-                items = ref.get("items") or []
-                if not items:
-                    yield Reference(kind, ref.get("name", ""), None, optional, where)
-                for item in items:
-                    yield Reference(kind, ref.get("name", ""), item.get("key", ""), optional, where)
-        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        if claim:
-            yield Reference("PersistentVolumeClaim", claim, None, False, where)
+        volume_name = volume.get("name")
+        container = mounts.get(volume_name)
+        sources = [(field, source[field]) for source in (volume.get("projected") or {}).get("sources") or []
+                   for field in ("configMap", "secret") if source.get(field)]
+        sources += [(field, volume[field]) for field in ("configMap", "secret") if volume.get(field)]
+        for field, ref in sources:
+            kind = "ConfigMap" if field == "configMap" else "Secret"
+            keys = [item.get("key", "") for item in ref.get("items") or []] or [None]
+            found += [Reference(kind, ref.get("name") or ref.get("secretName") or "", "volume", container, key,
+                                optional=bool(ref.get("optional")), mounted=container is not None, volume=volume_name)
+                      for key in keys]
+        if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
+            found.append(Reference("PersistentVolumeClaim", claim, "volume", container, mounted=container is not None,
+                                   volume=volume_name))
+    return found
 
 
 def keys_of(obj: Obj) -> set[str]:
@@ -99,10 +118,11 @@ def problem(reference: Reference, lookup: Lookup) -> str | None:
     target = lookup(reference.kind, reference.name)
     article, of = ARTICLES.get(reference.kind, (reference.kind, reference.kind))
     if target is None:
-        return f"{reference.via} demande {article} `{reference.name}`, introuvable"
+        return f"{reference.where} demande {article} `{reference.name}`, introuvable"
     if reference.key is not None and reference.kind in CONFIG_KINDS and reference.key not in keys_of(target):
         present = ", ".join(f"`{k}`" for k in sorted(keys_of(target))) or "aucune"
-        return f"{reference.via} demande la clé `{reference.key}` {of} `{reference.name}`, absente (clés : {present})"
+        return (f"{reference.where} demande la clé `{reference.key}` {of} `{reference.name}`, absente "
+                f"(clés : {present})")
     return None
 
 

@@ -61,7 +61,7 @@ from kubelab.objects import (
     selects,
 )
 from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port, shown_ports
-from kubelab.references import all_containers, references
+from kubelab.references import references
 from kubelab.startup import startup_problems, state_lookup
 from kubelab.waiting import TIMEOUTS, wait_for
 
@@ -493,12 +493,9 @@ def _references(deployment: dict) -> dict[str, set[str]]:
 
     A volume counts once mounted in a container; ``env``/``envFrom`` count as such.
     """
-    mounted = {m.get("name") for c in all_containers(deployment) for m in c.get("volumeMounts") or []}
     found: dict[str, set[str]] = {"ConfigMap": set(), "Secret": set(), "PersistentVolumeClaim": set()}
     for reference in references(deployment):
-        volume = reference.via.removeprefix("le volume `").removesuffix("`") if reference.via.startswith("le volume") \
-            else None
-        if volume is None or volume in mounted:
+        if reference.mounted:
             found[reference.kind].add(reference.name)
     return {kind: names - {""} for kind, names in found.items()}
 
