@@ -48,7 +48,8 @@ def plaintext_findings(workload: Obj, lookup: Lookup) -> list[str]:
     A variable whose name looks like a credential with a literal ``value`` (a path for a
     ``…_FILE`` variable is not one) or read from a ConfigMap (``configMapKeyRef``, or
     ``envFrom`` of a ConfigMap holding such a key); ``NAME=value`` or ``--password value`` in
-    ``command`` or ``args``; an annotation of the workload or its pods named like a credential.
+    ``command``, ``args``, an exec probe or hook; an annotation of the workload or its pods
+    named like a credential.
     A Secret's values are never read: the Secret is where the value belongs.
     """
     found: list[str] = []
@@ -69,7 +70,11 @@ def plaintext_findings(workload: Obj, lookup: Lookup) -> list[str]:
             if ref and leaked:
                 found.append(f"{who} : `envFrom` de la ConfigMap `{ref.get('name', '?')}`, qui a en clair "
                              + ", ".join(f"`{k}`" for k in leaked))
-        words = " ".join(str(w) for w in [*(container.get("command") or []), *(container.get("args") or [])])
+        hooks = [(container.get("lifecycle") or {}).get(h) for h in ("postStart", "preStop")]
+        probes = [container.get(kind) for kind in ("startupProbe", "readinessProbe", "livenessProbe")]
+        commands = [(handler.get("exec") or {}).get("command") or [] for handler in (*hooks, *probes) if handler]
+        words = " ".join(str(w) for w in [*(container.get("command") or []), *(container.get("args") or []),
+                                          *(w for command in commands for w in command)])
         for match in [*ASSIGNED.finditer(words), *OPTION.finditer(words)]:
             found.append(f"{who} : `{match.group(0)[:40]}` dans sa commande")
     for where, meta in (("le", workload.get("metadata") or {}), ("le gabarit de pod de", pod_template(workload)

@@ -232,6 +232,7 @@ PLAINTEXT = [
     (pod({"command": ["sh", "-c", "PGPASSWORD=hunter2 pg_dump -h db"]}), 1),
     (pod({"command": ["sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" pg_dump -h db']}), 0),
     (pod({"args": ["--password=hunter2"]}), 1),
+    (pod({"readinessProbe": {"exec": {"command": ["sh", "-c", "PGPASSWORD=hunter2 pg_isready"]}}}), 1),
     (pod({"args": ["--password", "$(DB_PASSWORD)"]}), 0),
     ({**pod({}), "metadata": {"name": "p", "annotations": {"app/db-password": "hunter2"}}}, 1),
     ({**pod({}), "metadata": {"name": "p", "annotations": {"checksum/secret": "abc123"}}}, 0),
