@@ -182,13 +182,21 @@ def test_missing_references(workload: Obj, count: int) -> None:
     assert len(missing(workload, lookup)) == count
 
 
-def test_startup_problems_include_unknown_named_probe_ports() -> None:
-    """Is a probe on a port name the container does not declare a reason the pod never gets Ready?"""
-    workload = pod({"ports": [{"name": "http", "containerPort": 80}],
-                    "readinessProbe": {"httpGet": {"path": "/", "port": "web"}},
-                    "livenessProbe": {"tcpSocket": {"port": 8080}}})
-    problems = startup_problems(workload, lookup)
-    assert len(problems) == 1 and "`web`" in problems[0]
+HTTP = [{"name": "http", "containerPort": 80}]
+
+
+@pytest.mark.parametrize(("container", "count"), [
+    ({"ports": HTTP, "readinessProbe": {"httpGet": {"path": "/", "port": "web"}}}, 1),
+    ({"ports": HTTP, "readinessProbe": {"httpGet": {"path": "/", "port": "http"}}}, 0),
+    ({"ports": HTTP, "livenessProbe": {"tcpSocket": {"port": 8080}}}, 1),
+    ({"ports": HTTP, "livenessProbe": {"tcpSocket": {"port": 80}}}, 0),
+    ({"livenessProbe": {"tcpSocket": {"port": 6379}}}, 0),  # no port declared: it may listen there
+    ({"readinessProbe": {"exec": {"command": ["true"]}}}, 0),
+])
+def test_startup_problems_of_probe_ports(container: Obj, count: int) -> None:
+    """Is a probe on an undeclared port name, or on a number beside the declared ones, a reason the pod
+    never gets Ready?"""
+    assert len(startup_problems(pod(container), lookup)) == count
 
 
 VARIABLES = [

@@ -606,6 +606,9 @@ def catalogue_service_endpoints(state: ClusterState) -> Verdict:
                       f"`{name_of(deployment)}` "
                       f"(sélecteur : {_labels_text(selector)} ; labels des pods : "
                       f"{_labels_text(labels_of(pod_template(deployment)))}).", ref)
+    if startup_problems(deployment, state_lookup(state)):
+        return failed(f"Le Service `{name}` devrait avoir des pods prêts derrière lui (trouvé : aucun, les pods du "
+                      f"Deployment `{name_of(deployment)}` ne peuvent pas démarrer).", ref)
     slices = [s for s in state.objects("discovery.k8s.io/v1", "EndpointSlice")
               if labels_of(s).get("kubernetes.io/service-name") == name]
     ready = sorted({(e.get("targetRef") or {}).get("name", "") for s in slices for e in s.get("endpoints") or []

@@ -12,6 +12,42 @@ objects agree with one another, as the cluster would only reveal at run time:
 - the Ingress's TLS section names the Secret ``webapp-tls`` for every host it routes, and that
   Secret has the type ``kubernetes.io/tls`` with its two keys. Snapshots strip Secret values,
   so the certificate itself is never read: the hosts are checked in ``spec.tls[].hosts``.
+
+What would keep pods from starting on any cluster (a missing ConfigMap, Secret, key or claim, a
+probe on a port name the container does not declare) fails the readiness check of that
+workload even on simulated nodes, where every pod becomes Ready (``kubelab.startup``).
+
+Statement → check:
+
+- « Le Secret `postgres-credentials` a les clés `POSTGRES_USER`, `POSTGRES_PASSWORD` et
+  `POSTGRES_DB` » → ``postgres-credentials-keys``;
+- « `backend` lit sa configuration dans `backend-config` (`envFrom` ou `configMapKeyRef`) » →
+  ``backend-config-from-configmap``; « et le mot de passe de la base dans `postgres-credentials`
+  par `secretKeyRef` (clé `POSTGRES_PASSWORD`) » → ``backend-password-from-secret``;
+- « Chaque ConfigMap, Secret et clé référencés … existe (sauf référence `optional: true`) » →
+  ``config-references-exist``;
+- « Aucun mot de passe n'est écrit en clair » → ``no-plaintext-passwords``;
+- « `frontend` et `backend` ont au moins 2 réplicas prêts » → ``frontend-backend-replicas``;
+  « une `readinessProbe` et une `livenessProbe` » (each on a port the container declares) →
+  ``frontend-backend-probes``; « des requests et des limits » → ``frontend-backend-resources``;
+- « `redis` (image `redis`) a son pod prêt » → ``redis-ready``;
+- « `postgres` utilise `postgres:17`, lit ses identifiants dans le Secret » → ``postgres-statefulset``;
+  « stocke ses données sur un PVC lié (`Bound`) » monté sur `/var/lib/postgresql/data` →
+  ``postgres-data-persistent``; « et a son pod prêt » → ``postgres-ready``;
+- « Les quatre Services existent en ClusterIP avec les bons ports » → ``services-clusterip-ports``;
+  « leurs sélecteurs désignent des pods prêts de leur composant (et d'aucun autre) » →
+  ``services-select-ready-pods``; « leur `targetPort` correspond à un port de conteneur » →
+  ``services-target-ports``;
+- « L'Ingress `webapp` a la classe `public` (qui doit exister dans le cluster) » →
+  ``ingress-class-public``; « une section `tls` qui couvre chacun de ses hôtes avec `webapp-tls` »
+  → ``ingress-tls``; « envoie `www.lab.local` vers `frontend:80` et `api.lab.local` vers
+  `backend:8080` » → ``ingress-routes``; « chacun de ses backends est un Service et un port qui
+  existent » → ``ingress-backends-exist``;
+- « Le Secret `webapp-tls` est de type `kubernetes.io/tls` avec les clés `tls.crt` et `tls.key` » →
+  ``tls-secret``;
+- « Le CronJob `postgres-backup` n'est pas suspendu, son conteneur lance `pg_dump` » →
+  ``backup-cronjob``; « et lit le mot de passe dans `postgres-credentials` » →
+  ``backup-credentials-from-secret``.
 """
 
 from __future__ import annotations
@@ -21,7 +57,7 @@ from typing import Any
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
-from kubelab.credentials import secret_with_keys
+from kubelab.credentials import plaintext_findings, secret_with_keys
 from kubelab.objects import (
     SECRET_NAME,
     containers,
@@ -30,15 +66,24 @@ from kubelab.objects import (
     listing,
     missing_resources,
     name_of,
-    plaintext_secrets,
     pod_spec,
     pod_template,
     pods_of,
-    secret_key_ref,
     selects,
 )
-from kubelab.ports import IngressBackend, declared_ports, port_text, service_port, shown_ports, target_of
+from kubelab.ports import (
+    PROBE_KINDS,
+    IngressBackend,
+    declared_ports,
+    port_text,
+    probe_port_problem,
+    service_port,
+    shown_ports,
+    target_of,
+)
 from kubelab.ports import ingress_backends as backends_of  # the check below is called ingress_backends
+from kubelab.references import references, variable_source
+from kubelab.startup import startup_problems, state_lookup
 
 registry = Registry()
 check = registry.check
@@ -73,7 +118,7 @@ CRONJOB = "postgres-backup"
 WEB = ("frontend", "backend")
 MIN_REPLICAS = 2
 POSTGRES_IMAGE = "postgres:17"
-DATA_PATHS = ("/var/lib/postgresql/data", "/var/lib/postgresql")
+DATA_PATH = "/var/lib/postgresql/data"
 # Service -> (port, kind of the workload whose pods it must choose); the workload has the Service's name.
 SERVICES: dict[str, tuple[int, str]] = {
     "frontend": (80, "Deployment"),
@@ -109,17 +154,18 @@ def _workloads(state: ClusterState) -> list[Obj]:
             for obj in state.objects(_api_version(kind), kind)]
 
 
-def _all_containers(workload: Obj) -> list[Obj]:
-    spec = pod_spec(workload)
-    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-
-
 def _pods(state: ClusterState, workload: Obj) -> list[Obj]:
     return pods_of(workload, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
 
 
 def _ready(state: ClusterState, workload: Obj) -> int:
     return sum(is_ready(pod) for pod in _pods(state, workload))
+
+
+def _blocked(state: ClusterState, workload: Obj) -> str | None:
+    """Why the workload's pods cannot start or become Ready on any cluster, or ``None``."""
+    problems = startup_problems(workload, state_lookup(state))
+    return f"ses pods ne peuvent pas démarrer : {' ; '.join(problems)}" if problems else None
 
 
 def _ready_text(count: int) -> str:
@@ -170,32 +216,9 @@ def _password_vars(container: Obj) -> str:
 
 def _references(workload: Obj) -> Iterator[tuple[str, str, str | None]]:
     """(kind, name, key or None) of each ConfigMap and Secret a workload needs (optional ones skipped)."""
-    for container in _all_containers(workload):
-        for var in container.get("env") or []:
-            source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), ref.get("key", "")
-        for source in container.get("envFrom") or []:
-            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), None
-    volumes = pod_spec(workload).get("volumes") or []
-    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
-    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
-    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}} for v in volumes if "secret" in v]
-    for source in sources:
-        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
-            ref = source.get(field)
-            if not ref or ref.get("optional"):
-                continue
-            items = ref.get("items") or []
-            if not items:
-                yield kind, ref.get("name", ""), None
-            for item in items:
-                yield kind, ref.get("name", ""), item.get("key", "")
+    for ref in references(workload):
+        if ref.kind in ("ConfigMap", "Secret") and not ref.optional:
+            yield ref.kind, ref.name, ref.key
 
 
 def _keys(obj: Obj) -> set[str]:
@@ -219,23 +242,33 @@ def _where(backend: IngressBackend) -> str:
     return "backend par défaut" if backend.host is None else f"`{backend.host or '*'}{backend.path}`"
 
 
+def _postgres_container(sts: Obj) -> Obj:
+    """The PostgreSQL container: the one called `postgres`, else the one running a postgres image, else the first."""
+    listed = containers(sts)
+    return next((c for c in listed if c.get("name") == "postgres"),
+                next((c for c in listed if _image_name(c.get("image", "")).split(":")[0] == "postgres"),
+                     listed[0] if listed else {}))
+
+
+def _persistent_mounts(sts: Obj) -> dict[str, tuple[str, str]]:
+    """Volume name -> (PVC name for `postgres-0`, mount path) of the persistent volumes the container mounts."""
+    container = _postgres_container(sts)
+    mounts = {m.get("name"): m.get("mountPath", "") for m in container.get("volumeMounts") or []}
+    claims = {t.get("metadata", {}).get("name"): f"{t.get('metadata', {}).get('name')}-postgres-0"
+              for t in sts["spec"].get("volumeClaimTemplates") or []}
+    claims.update({v.get("name"): v["persistentVolumeClaim"].get("claimName", "")
+                   for v in pod_spec(sts).get("volumes") or []
+                   if (v.get("persistentVolumeClaim") or {}).get("claimName")})
+    return {volume: (claim, mounts[volume]) for volume, claim in claims.items() if volume in mounts}
+
+
 def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
     """(volume name, PVC name) of the claim mounted for PostgreSQL's data, if any."""
     sts = _workload(state, "StatefulSet", "postgres")
     if sts is None:
         return None
-    listed = containers(sts)
-    container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
-    mounted = {m.get("name") for m in container.get("volumeMounts") or [] if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
-    templates = {t.get("metadata", {}).get("name") for t in sts["spec"].get("volumeClaimTemplates") or []}
-    for name in sorted(mounted):
-        if name in templates:
-            return name, f"{name}-postgres-0"
-    for volume in pod_spec(sts).get("volumes") or []:
-        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        if claim and volume.get("name") in mounted:
-            return volume["name"], claim
-    return None
+    return next(((volume, claim) for volume, (claim, path) in sorted(_persistent_mounts(sts).items())
+                 if path.rstrip("/") == DATA_PATH), None)
 
 
 # --- configuration and secrets --------------------------------------------------------------------
@@ -330,13 +363,14 @@ def no_plaintext(state: ClusterState) -> Verdict:
     if not workloads:
         return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
                       "ni CronJob).")
-    leaked = [f"`{name_of(w)}` : `{var}`" for w in workloads for c in _all_containers(w) for var in plaintext_secrets(c)]
+    lookup = state_lookup(state)
+    leaked = [f"`{name_of(w)}`, {finding}" for w in workloads for finding in plaintext_findings(w, lookup)]
     leaked += [f"ConfigMap `{name_of(cm)}` : `{key}`" for cm in state.objects("v1", "ConfigMap")
                for key in sorted(cm.get("data") or {}) if SECRET_NAME.search(key)]
     if leaked:
         return failed(f"Aucun mot de passe ne devrait être écrit en clair (trouvé : {' ; '.join(leaked)}).")
-    return passed(f"Aucun mot de passe n'est écrit en clair dans les {len(workloads)} charges de travail "
-                  "ni dans les ConfigMaps.")
+    return passed(f"Aucun mot de passe n'est écrit en clair dans les {len(workloads)} charges de travail (variables, "
+                  "commandes, sondes, annotations) ni dans les ConfigMaps.")
 
 
 # --- workloads ------------------------------------------------------------------------------------
@@ -369,6 +403,8 @@ def web_replicas(state: ClusterState) -> Verdict:
         wanted = deployment["spec"].get("replicas", 1)
         if wanted < MIN_REPLICAS:
             return f"{wanted} réplica demandé", False
+        if (blocked := _blocked(state, deployment)) is not None:
+            return blocked, False
         ready = _ready(state, deployment)
         if ready < MIN_REPLICAS:
             return f"{_ready_text(ready)} sur {wanted}", True
@@ -387,19 +423,23 @@ def web_replicas(state: ClusterState) -> Verdict:
        related=("polaris:readinessProbeMissing", "polaris:livenessProbeMissing", "kube-score:pod-probes",
                 "kube-linter:no-readiness-probe", "kube-linter:no-liveness-probe"),
        hint="Dans chaque conteneur : `readinessProbe` (le pod reçoit-il du trafic ?) et `livenessProbe` "
-            "(faut-il le redémarrer ?), par exemple `httpGet` sur `/`.")
+            "(faut-il le redémarrer ?), par exemple `httpGet` sur `/`, vers un port que le conteneur déclare "
+            "(`ports[].containerPort`, ou son `name`).")
 def web_probes(state: ClusterState) -> Verdict:
     def problem(deployment: Obj) -> tuple[str, bool] | None:
         missing = [f"`{kind}` absente du conteneur `{c.get('name', '?')}`" for c in containers(deployment)
                    for kind in ("readinessProbe", "livenessProbe") if not c.get(kind)]
+        missing += [found for c in containers(deployment) for kind in PROBE_KINDS
+                    if (found := probe_port_problem(c, kind))]
         return (", ".join(missing), False) if missing else None
 
     problems, _ = _web_problems(state, problem)
     if problems:
         return failed(f"Les conteneurs de `frontend` et `backend` devraient avoir une `readinessProbe` et une "
-                      f"`livenessProbe` (trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB))
-    return passed("Les conteneurs de `frontend` et `backend` ont une `readinessProbe` et une `livenessProbe`.",
-                  *(ObjectRef("Deployment", n) for n in WEB))
+                      f"`livenessProbe`, sur un port que le conteneur déclare (trouvé : {' ; '.join(problems)}).",
+                      *(ObjectRef("Deployment", n) for n in WEB))
+    return passed("Les conteneurs de `frontend` et `backend` ont une `readinessProbe` et une `livenessProbe`, sur des "
+                  "ports qu'ils déclarent.", *(ObjectRef("Deployment", n) for n in WEB))
 
 
 @check("frontend-backend-resources", title="Frontend et API : requests et limits", category="fiabilité",
@@ -433,6 +473,8 @@ def redis_ready(state: ClusterState) -> Verdict:
     if not any(_image_name(image).split(":")[0] == "redis" for image in images):
         return failed(f"Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : {listing(images) or 'aucune'}).",
                       ref)
+    if (blocked := _blocked(state, redis)) is not None:
+        return failed(f"Le Deployment `redis` devrait avoir 1 pod prêt (trouvé : {blocked}).", ref)
     ready = _ready(state, redis)
     if ready < 1:
         return failed("Le Deployment `redis` devrait avoir 1 pod prêt (trouvé : 0).", ref, pending=True)
@@ -447,15 +489,16 @@ def postgres_statefulset(state: ClusterState) -> Verdict:
     sts = _workload(state, "StatefulSet", "postgres")
     if sts is None:
         return MISSING_STS
-    listed = containers(sts)
-    container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
+    container = _postgres_container(sts)
     image = container.get("image", "")
     problems = []
     short = _image_name(image)
     if not (short == POSTGRES_IMAGE or short.startswith((f"{POSTGRES_IMAGE}-", f"{POSTGRES_IMAGE}."))):
         problems.append(f"l'image `{POSTGRES_IMAGE}` (trouvé : `{image or 'aucune'}`)")
-    wrong = [name for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")
-             if (secret_key_ref(container, name) or ("", ""))[0] != SECRET]
+    lookup = state_lookup(state)
+    sources = {name: variable_source(container, name, lookup) for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")}
+    wrong = [name for name, source in sources.items()
+             if source is None or (source.kind, source.name) != ("Secret", SECRET)]
     if wrong:
         problems.append(f"{listing(wrong)} lus dans le Secret `{SECRET}` (trouvé : valeur en clair ou autre source)")
     if problems:
@@ -473,8 +516,10 @@ def postgres_data(state: ClusterState) -> Verdict:
         return MISSING_STS
     claim = _postgres_claim(state)
     if claim is None:
+        elsewhere = [f"`{volume}` sur `{path}`" for volume, (_, path) in sorted(_persistent_mounts(sts).items())]
+        found = f"le volume persistant {', '.join(elsewhere)}" if elsewhere else "aucun volume persistant monté"
         return failed("Le StatefulSet `postgres` devrait monter un volume persistant (volumeClaimTemplate ou PVC) sur "
-                      f"`{DATA_PATHS[0]}` (trouvé : aucun).", STS)
+                      f"`{DATA_PATH}` (trouvé : {found}).", STS)
     pvc = state.get("v1", "PersistentVolumeClaim", claim[1])
     ref = ObjectRef("PersistentVolumeClaim", claim[1])
     phase = (pvc or {}).get("status", {}).get("phase", "absent")
@@ -491,6 +536,8 @@ def postgres_ready(state: ClusterState) -> Verdict:
     sts = _workload(state, "StatefulSet", "postgres")
     if sts is None:
         return MISSING_STS
+    if (blocked := _blocked(state, sts)) is not None:
+        return failed(f"Le StatefulSet `postgres` devrait avoir 1 pod prêt (trouvé : {blocked}).", STS)
     ready = _ready(state, sts)
     if ready < 1:
         return failed("Le StatefulSet `postgres` devrait avoir 1 pod prêt (trouvé : 0).", STS, pending=True)
@@ -567,6 +614,8 @@ def services_select(state: ClusterState) -> Verdict:
             return f"le sélecteur {_selector_text(selector)} choisit aussi les pods de {', '.join(extra)}", False
         selected = [p for p in state.objects("v1", "Pod") if selects(selector, labels_of(p))
                     and not p["metadata"].get("deletionTimestamp")]
+        if _blocked(state, workload) is not None:
+            return f"aucun pod prêt : les pods de `{name_of(workload)}` ne peuvent pas démarrer", False
         if not any(is_ready(p) for p in selected):
             return f"aucun pod prêt parmi les {len(selected)} choisis", True
         return None
