@@ -15,7 +15,24 @@ deleted and recreated on a class that exists, or a new claim (the reference solu
 ``uploads-v2``). Either way, that claim must be Bound on a StorageClass that exists.
 
 Pods are judged on the Deployment's current ReplicaSet only: while a rollout replaces
-crashing pods the verdict is pending, so a fix is never failed for the pods it replaces.
+crashing pods the verdict is pending, so a fix is never failed for the pods it replaces. A
+template whose pods could not start on a real cluster (a ConfigMap key that does not exist…)
+fails at once, even on the sandbox, where the pods would look ready.
+
+Statement → check (« Ce qui est vérifié »):
+
+- « `api` (incident 1) : le Deployment a au moins un réplica, … les pods de son ReplicaSet
+  courant sont tous prêts, aucun en `CrashLoopBackOff` » → ``api-pods-ready``;
+- « `worker` (incident 2) : les pods de son ReplicaSet courant ont pu tirer leur image … et sont
+  tous prêts » → ``worker-image-pulled``;
+- « Stockage (incident 3) : le PVC que monte le volume `uploads` du Deployment `files` … existe et
+  il est `Bound` sur une StorageClass qui existe » → ``uploads-claim-bound``;
+- « Service `web` (incident 4) : son sélecteur désigne des pods prêts du Deployment `web`, et
+  seulement eux » → ``web-service-selects-web-pods``;
+- « Service `web` : chaque `targetPort` correspond à un port du conteneur de `web` » →
+  ``web-service-target-port``;
+- « Ingress `web` (incident 5) : chaque backend vise le Service `web` sur un port que ce Service
+  expose » → ``web-ingress-backend-port``.
 """
 
 from __future__ import annotations
@@ -43,12 +60,15 @@ from kubelab.ports import (
     shown_ports,
     target_of,
 )
+from kubelab.startup import startup_problems, state_lookup
 
 registry = Registry()
 check = registry.check
 
 READS = (
     Read("apps/v1", "Deployment"),
+    Read("v1", "ConfigMap"),
+    Read("v1", "Secret"),
     Read("apps/v1", "ReplicaSet"),
     Read("v1", "Pod"),
     Read("v1", "PersistentVolumeClaim"),
@@ -117,6 +137,9 @@ def _pods_verdict(state: ClusterState, name: str, expectation: str, success: str
     if replicas < 1:
         return failed(f"Le Deployment `{name}` devrait avoir au moins 1 réplica (trouvé : {replicas}) : "
                       "réduire à zéro cache la panne sans la réparer.", ref)
+    blockers = startup_problems(deployment, state_lookup(state))
+    if blockers:
+        return failed(f"{expectation} (trouvé : ils ne peuvent pas démarrer : {' ; '.join(blockers)}).", ref)
     current, others, observed = _rollout(state, deployment)
     refs = [ref, *(ObjectRef("Pod", name_of(p)) for p in current[:2])]
     stuck: dict[str, list[Obj]] = {}
