@@ -25,7 +25,8 @@ Statement → check:
   ``catalogue-objects-named``; « et portent tous les six labels demandés » → ``catalogue-standard-labels``;
 - « Chaque conteneur du Deployment `catalogue` (conteneurs d'init compris) déclare des requests
   et des limits » → ``catalogue-resources``;
-- « Le Deployment utilise la ConfigMap, le Secret et monte le PVC » → ``catalogue-uses-config``;
+- « Le Deployment utilise la ConfigMap `catalogue-config`, le Secret `catalogue-secret` et monte le
+  PVC `catalogue-data` » → ``catalogue-uses-config``;
   « il est disponible », nothing in its template keeping its pods from starting → ``catalogue-available``;
 - « Le PVC `catalogue-data` est sur la StorageClass par défaut et `Bound` » → ``catalogue-claim-bound``;
 - « Le Service `catalogue` sélectionne les pods de `catalogue` et a des pods prêts derrière lui »

@@ -20,7 +20,7 @@ Statement → check:
 - « `PGDATA` vaut `/var/lib/postgresql/data/pgdata` » → ``postgres-pgdata-subfolder``;
 - « un volume persistant est monté sur `/var/lib/postgresql/data` » → ``postgres-data-mounted``;
 - « Le volume est demandé par le PVC `postgres-data` ou par le `volumeClaimTemplate`
-  `postgres-data`, sur la StorageClass par défaut, en `ReadWriteOnce`, avec au moins `1Gi` »
+  `postgres-data`, sur la StorageClass par défaut, en `ReadWriteOnce` … avec au moins `1Gi` »
   → ``postgres-claim-spec``; « et le PVC est `Bound` » → ``postgres-claim-bound``;
 - « la `readinessProbe` lance `pg_isready` » → ``postgres-readiness-pg-isready``;
 - « le conteneur a des requests et des limits » → ``postgres-resources``;

@@ -23,15 +23,20 @@ Statement → check:
 
 - « une politique de refus par défaut qui sélectionne tous les pods du namespace
   (`podSelector: {}`) pour l'`Ingress` et l'`Egress` » → ``netpol-default-deny``;
-- « tous les pods de `lab-zero-trust` → pods `k8s-app=kube-dns` du namespace `kube-system`,
+- « tous les pods de `lab-zero-trust` … pods `k8s-app=kube-dns` du namespace `kube-system` …
   UDP 53 et TCP 53 » → ``netpol-dns-allowed`` (it is allowed) and ``netpol-dns-only-coredns``
   (port 53 opens towards CoreDNS only: not the rest of `kube-system`, another namespace or
   the outside);
 - each other row of the table → ``flow-frontend-backend``, ``flow-backend-postgres``,
   ``flow-backend-redis``, ``flow-ingress-frontend``, allowed « en sortie de la source et en
   entrée de la destination »;
-- « Tout ce qui n'est pas dans ce tableau doit être bloqué » → ``netpol-no-extra-flows``;
-- a policy whose `podSelector` selects no pod protects nothing → ``netpol-policies-select-pods``.
+- « Tout ce qui n'est pas dans ce tableau doit être bloqué », « la matrice d'accessibilité
+  complète » → ``netpol-no-extra-flows``;
+- « Le DNS est autorisé en UDP et en TCP vers CoreDNS » → ``netpol-dns-allowed``, « et le port 53
+  ne s'ouvre que vers CoreDNS » → ``netpol-dns-only-coredns``;
+- « Chaque politique sélectionne au moins un pod » → ``netpol-policies-select-pods``;
+- « Sur un vrai MicroK8s, `kubelab grade 04-networkpolicies --allow-probes` confirme en plus la
+  matrice en direct, sans la noter » → no check: the live probe (``LIVE_PROBES``).
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ Statement → check:
   existent » → ``ingress-backends-exist``;
 - « Le Secret `webapp-tls` est de type `kubernetes.io/tls` avec les clés `tls.crt` et `tls.key` » →
   ``tls-secret``;
+- « Un pod qui ne pourrait pas démarrer sur un vrai cluster n'est jamais compté prêt » → in
+  ``frontend-backend-replicas``, ``redis-ready``, ``postgres-ready`` and ``services-select-ready-pods``;
 - « Le CronJob `postgres-backup` n'est pas suspendu, son conteneur lance `pg_dump` » →
   ``backup-cronjob``; « et lit le mot de passe dans `postgres-credentials` » →
   ``backup-credentials-from-secret``.

@@ -10,12 +10,12 @@ pod get refused by Pod Security Admission?
 
 Statement → check:
 
-- « Namespace `lab-securite` : label `pod-security.kubernetes.io/enforce=restricted` »
+- « Namespace … `lab-securite` … label `pod-security.kubernetes.io/enforce=restricted` »
   → ``namespace-enforces-restricted``;
-- « ServiceAccount `app-reader` : `automountServiceAccountToken: false` » → ``serviceaccount-no-automount``;
-- « Role `pod-reader` : verbes `get`, `list`, `watch` sur les ressources `pods` et `configmaps`
+- « ServiceAccount … `app-reader` … `automountServiceAccountToken: false` » → ``serviceaccount-no-automount``;
+- « Role … `pod-reader` … verbes `get`, `list`, `watch` sur les ressources `pods` et `configmaps`
   uniquement » → ``role-least-privilege``;
-- « RoleBinding `app-reader-binding` : lie le Role `pod-reader` au ServiceAccount `app-reader` »
+- « RoleBinding … `app-reader-binding` … lie le Role `pod-reader` au ServiceAccount `app-reader` »
   → ``rolebinding-app-reader``;
 - « aucun ClusterRoleBinding ne doit désigner `app-reader` » → ``app-reader-no-cluster-binding``;
 - « un compte de service qui ne peut que lire des pods et des ConfigMaps », asked to the API
@@ -24,10 +24,10 @@ Statement → check:
   ``app-reader-cannot-write``, « ni rien faire à l'échelle du cluster ou dans un autre
   namespace » → ``app-reader-nothing-cluster-wide``, and reads nothing but pods and ConfigMaps
   → ``app-reader-reads-nothing-else``;
-- « Deployment `app` : utilise le ServiceAccount `app-reader` » → ``app-service-account``, and
+- « Deployment … `app` … utilise le ServiceAccount `app-reader` » → ``app-service-account``, and
   its pods get no token → ``app-token-not-mounted``;
 - « conforme au profil `restricted` » (the four points, and the rest of the profile) →
-  ``app-restricted-compliant``; « ses pods sont prêts » → ``app-pods-ready``;
+  ``app-restricted-compliant``; « ses pods sont admis et prêts » → ``app-pods-ready``;
 - « Un essai à blanc côté serveur d'un pod privilégié dans `lab-securite` est refusé » →
   ``privileged-pod-refused``.
 """

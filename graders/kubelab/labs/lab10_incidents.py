@@ -19,7 +19,7 @@ crashing pods the verdict is pending, so a fix is never failed for the pods it r
 template whose pods could not start on a real cluster (a ConfigMap key that does not exist…)
 fails at once, even on the sandbox, where the pods would look ready.
 
-Statement → check (« Ce qui est vérifié »):
+Statement → check:
 
 - « `api` (incident 1) : le Deployment a au moins un réplica, … les pods de son ReplicaSet
   courant sont tous prêts, aucun en `CrashLoopBackOff` » → ``api-pods-ready``;

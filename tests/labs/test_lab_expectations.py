@@ -1,0 +1,127 @@
+"""Meta-tests of the labs' own test data: is every variant's ``expect.yaml`` valid, can every
+check fail, and does each grader say which statement sentence each check enforces?
+
+No cluster here: these read the lab folders and grader modules. That the mutants really fail
+the checks their ``expect.yaml`` lists is what ``test_lab_variants.py`` proves on the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from kubelab.catalog import Lab, available_labs, module_name
+from kubelab.lab_setup import OVERLAY_KINDS, expectation_problems, variants
+from kubelab.paths import labs_root
+
+SCHEMA = json.loads((labs_root() / "expect.schema.json").read_text())
+LABS = available_labs()
+MAPPING = "Statement → check:"
+
+
+def _variants() -> list[pytest.param]:
+    return [pytest.param(lab, f"{kind}/{name}", id=f"{lab.id}:{kind}/{name}")
+            for lab in LABS for kind in OVERLAY_KINDS for name in variants(lab, kind)]
+
+
+def test_the_schema_is_a_valid_json_schema() -> None:
+    """Is ``labs/expect.schema.json`` itself a valid JSON Schema (draft 2020-12)?"""
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize(("lab", "variant"), _variants())
+def test_expectation_is_valid(lab: Lab, variant: str) -> None:
+    """Does this variant's ``expect.yaml`` follow the schema and name only files and checks of its lab?"""
+    path = lab.folder / variant / "expect.yaml"
+    assert path.is_file(), f"{path} manque : chaque variante dit ce qu'elle doit obtenir"
+    data = yaml.safe_load(path.read_text())
+    errors = sorted(error.message for error in jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
+    assert not errors, f"{path} ne suit pas labs/expect.schema.json : {errors}"
+    assert not expectation_problems(lab, variant), f"{path} : {expectation_problems(lab, variant)}"
+
+
+def test_invalid_expectations_are_reported(tmp_path: Path) -> None:
+    """Are an unknown key, a dropped file that does not exist and an unknown check all reported?"""
+    lab = next(lab for lab in LABS if lab.id == "03-stockage-pvc")
+    bad = {"description": "x", "drop": ["pvc.yml"], "fails": ["postgres-servic"], "messages": {"x": "y"},
+           "fail": ["postgres-service"]}
+    errors = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(bad))
+    assert any("fail" in error.message for error in errors)
+    folder = lab.folder / "mutants" / "__essai_invalide__"
+    folder.mkdir()
+    try:
+        (folder / "expect.yaml").write_text(yaml.safe_dump(bad))
+        problems = " ; ".join(expectation_problems(lab, "mutants/__essai_invalide__"))
+        for fragment in ("clé inconnue « fail »", "« drop » nomme « pvc.yml »", "« postgres-servic »",
+                         "« messages » donne un message pour « x »"):
+            assert fragment in problems, problems
+    finally:
+        (folder / "expect.yaml").unlink()
+        folder.rmdir()
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
+def test_every_check_is_failed_by_a_mutant(lab: Lab) -> None:
+    """Is each check of this lab failed by at least one mutant (so a check that always passes shows)?"""
+    failed = {check_id for name in variants(lab, "mutants")
+              for check_id in (yaml.safe_load((lab.folder / "mutants" / name / "expect.yaml").read_text()) or {})
+              .get("fails") or []}
+    never = [check.id for check in lab.checks if check.id not in failed]
+    assert not never, (f"{lab.id} : {len(never)} vérification(s) qu'aucun mutant ne fait échouer : "
+                       f"{', '.join(never)} ; ajoutez un mutant (labs/{lab.id}/mutants/<défaut>/) pour chacune.")
+
+
+def _mapping(lab: Lab) -> str | None:
+    doc = __import__(module_name(lab.id), fromlist=["_"]).__doc__ or ""
+    return doc.split(MAPPING, 1)[1] if MAPPING in doc else None
+
+
+def _normal(text: str) -> str:
+    """Whitespace and non-breaking spaces as one space, Markdown's bold marks dropped."""
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " ").replace("**", "")).strip()
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
+def test_each_check_says_which_sentence_it_enforces(lab: Lab) -> None:
+    """Does the grader's docstring map statement sentences to every check, quoting the statement faithfully?"""
+    mapping = _mapping(lab)
+    if mapping is None:
+        pytest.skip(f"{lab.id} : pas encore de section « {MAPPING} » dans la docstring de son correcteur")
+    unmapped = [check.id for check in lab.checks if f"``{check.id}``" not in mapping]
+    assert not unmapped, f"{lab.id} : vérifications sans phrase de l'énoncé : {unmapped}"
+    statement = _normal((lab.folder / "README.md").read_text())
+    quotes = re.findall(r"«\s*(.+?)\s*»", mapping, flags=re.S)
+    assert quotes, f"{lab.id} : la section « {MAPPING} » ne cite aucune phrase de l'énoncé"
+    unfaithful = [quote for quote in quotes for part in re.split(r"\s*…\s*", _normal(quote))
+                  if len(part) > 3 and part not in statement]
+    assert not unfaithful, f"{lab.id} : citations absentes de l'énoncé : {unfaithful}"
+
+
+def _checked_bullets(lab: Lab) -> list[str]:
+    """The bullets of the statement's « Ce qui est vérifié » section (what the learner is told is graded)."""
+    text = (lab.folder / "README.md").read_text()
+    section = text.split("## Ce qui est vérifié", 1)[-1].split("\n## ", 1)[0]
+    bullets: list[str] = []
+    for line in section.splitlines():
+        if line.startswith("- "):
+            bullets.append(line[2:])
+        elif bullets and line.startswith("  "):
+            bullets[-1] += " " + line
+    return [_normal(bullet) for bullet in bullets]
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
+def test_each_graded_sentence_has_a_check(lab: Lab) -> None:
+    """Is every bullet of « Ce qui est vérifié » quoted by the grader's mapping, so no promise goes unchecked?"""
+    mapping = _mapping(lab)
+    if mapping is None:
+        pytest.skip(f"{lab.id} : pas encore de section « {MAPPING} » dans la docstring de son correcteur")
+    parts = [part for quote in re.findall(r"«\s*(.+?)\s*»", mapping, flags=re.S)
+             for part in re.split(r"\s*…\s*", _normal(quote)) if len(part) > 3]
+    orphans = [bullet[:80] for bullet in _checked_bullets(lab) if not any(part in bullet for part in parts)]
+    assert not orphans, f"{lab.id} : phrases de « Ce qui est vérifié » qu'aucune vérification ne cite : {orphans}"
