@@ -38,7 +38,10 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
     if (quantity(size) or 0) < min_size:
         problems.append(f"au moins `{_size(min_size)}` (trouvé : {f'`{size}`' if size else 'aucune taille'})")
     if problems:
-        return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others)
+        shown = f"`{default_name}`, ou" if default_name else "aucune n'est marquée par défaut :"
+        return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others,
+                      hint=f"La classe par défaut ({shown} pas de `storageClassName`), `accessModes: "
+                           f"[{ACCESS_MODE}]` et `resources.requests.storage` d'au moins `{_size(min_size)}`.")
     on = f"la classe `{wanted_class}`" if wanted_class else f"la classe par défaut `{default_name}`"
     return passed(f"Le PVC `{name}` demande `{size}` en `{modes[0]}` sur {on}.", ref)
 

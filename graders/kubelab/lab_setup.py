@@ -34,6 +34,7 @@ class Expectation:
     messages: dict[str, str] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     description: str = ""
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 def read_expectation(folder: Path) -> Expectation:
@@ -45,10 +46,10 @@ def read_expectation(folder: Path) -> Expectation:
     except yaml.YAMLError as exc:
         raise UsageError(f"YAML invalide dans « {path} » : {exc}.") from exc
     return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
-                       data.get("description", ""))
+                       data.get("description", ""), dict(data.get("hints", {})))
 
 
-EXPECTATION_KEYS = ("description", "drop", "fails", "messages")
+EXPECTATION_KEYS = ("description", "drop", "fails", "messages", "hints")
 
 
 def expectation_problems(lab: Lab, variant: str) -> list[str]:
@@ -76,13 +77,13 @@ def expectation_problems(lab: Lab, variant: str) -> list[str]:
     fails = list(data.get("fails") or [])
     problems += [f"« fails » nomme « {check_id} », qui n'est pas une vérification du lab" for check_id in fails
                  if check_id not in checks]
-    problems += [f"« messages » donne un message pour « {check_id} », qui n'est pas dans « fails »"
-                 for check_id in data.get("messages") or {} if check_id not in fails]
+    problems += [f"« {field} » donne un fragment pour « {check_id} », qui n'est pas dans « fails »"
+                 for field in ("messages", "hints") for check_id in data.get(field) or {} if check_id not in fails]
     kind = variant.split("/")[0]
     if kind == "mutants" and not fails:
         problems.append("un mutant devrait faire échouer au moins une vérification (« fails » vide)")
-    if kind == "alternatives" and (fails or data.get("messages")):
-        problems.append("une alternative devrait avoir tous les points (« fails » et « messages » vides)")
+    if kind == "alternatives" and (fails or data.get("messages") or data.get("hints")):
+        problems.append("une alternative devrait avoir tous les points (« fails », « messages » et « hints » vides)")
     return problems
 
 

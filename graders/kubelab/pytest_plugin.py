@@ -81,11 +81,12 @@ class CheckItem(pytest.Item):
             pytest.skip(f"non noté, à relancer : {exc.message}")
         self.user_properties.append(("message", verdict.message))
         if not verdict.passed:
-            raise CheckFailed(verdict.message)
+            raise CheckFailed(verdict.message, verdict.hint or self.spec.hint)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
         if isinstance(excinfo.value, CheckFailed):
-            return french(f"{excinfo.value}\nIndice : {self.spec.hint}")
+            message, hint = excinfo.value.args
+            return french(f"{message}\nIndice : {hint}")
         return super().repr_failure(excinfo)  # type: ignore[arg-type]
 
     def reportinfo(self) -> tuple[Path, int, str]:

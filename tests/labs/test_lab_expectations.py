@@ -58,7 +58,7 @@ def test_invalid_expectations_are_reported(tmp_path: Path) -> None:
         (folder / "expect.yaml").write_text(yaml.safe_dump(bad))
         problems = " ; ".join(expectation_problems(lab, "mutants/__essai_invalide__"))
         for fragment in ("clé inconnue « fail »", "« drop » nomme « pvc.yml »", "« postgres-servic »",
-                         "« messages » donne un message pour « x »"):
+                         "« messages » donne un fragment pour « x »"):
             assert fragment in problems, problems
     finally:
         (folder / "expect.yaml").unlink()

@@ -580,7 +580,9 @@ def catalogue_claim_bound(state: ClusterState) -> Verdict:
     wanted = (claim.get("spec") or {}).get("storageClassName")
     if wanted not in (None, default_name):
         return failed(f"Le PVC `{name}` devrait utiliser la StorageClass par défaut `{default_name}` "
-                      f"(trouvé : `{wanted}`).", ref)
+                      f"(trouvé : `{wanted}`).", ref,
+                      hint=f"La classe d'un PVC est immuable : recréez `{name}` sans `storageClassName` (ou avec "
+                           f"`{default_name}`).")
     phase = (claim.get("status") or {}).get("phase", "absent")
     if phase != "Bound":
         return failed(f"Le PVC `{name}` devrait être Bound (trouvé : {phase}).", ref, pending=True)

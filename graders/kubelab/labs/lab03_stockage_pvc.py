@@ -246,7 +246,7 @@ def data_mounted(state: ClusterState) -> Verdict:
 
 @check("postgres-claim-spec", title="La demande de volume", category="stockage", course=COURSE,
        hint="Un PVC `postgres-data` (ou un volumeClaimTemplate `postgres-data`) sur la classe par défaut "
-            "(`microk8s-hostpath`, ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`.")
+            "(« kubectl get storageclass », ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`.")
 def claim_spec(state: ClusterState) -> Verdict:
     claim = _data_claim(state)
     if claim is None:

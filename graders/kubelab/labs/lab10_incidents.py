@@ -41,6 +41,7 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
 from kubelab.objects import (
     containers,
+    default_storage_class,
     is_ready,
     labels_of,
     listing,
@@ -196,8 +197,8 @@ def _mounted_claim(deployment: Obj) -> tuple[str, str] | None:
 
 @check("uploads-claim-bound", title="Incident 3 : le stockage de files est Bound", category="stockage",
        course=COURSE,
-       hint="« kubectl describe pvc uploads » : la StorageClass `fast-ssd` n'existe pas (« kubectl get storageclass »). "
-            "La classe d'un PVC est immuable : supprimez `uploads` et recréez-le sur `microk8s-hostpath`, ou créez un "
+       hint="« kubectl describe pvc uploads » et « kubectl get storageclass » : la classe demandée existe-t-elle ? "
+            "La classe d'un PVC est immuable : supprimez `uploads` et recréez-le sur la classe par défaut, ou créez un "
             "nouveau PVC et faites-le monter par le volume `uploads` de `files`.")
 def uploads_claim_bound(state: ClusterState) -> Verdict:
     files = _deployment(state, "files")
@@ -217,8 +218,13 @@ def uploads_claim_bound(state: ClusterState) -> Verdict:
     classes = sorted(name_of(sc) for sc in state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
     expectation = f"Le PVC `{name}` monté par `files` devrait être Bound sur une StorageClass existante"
     if wanted and wanted not in classes:
+        default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
+        target = f"`{name_of(default)}` (la classe par défaut)" if default else \
+            f"une classe qui existe ({listing(classes)})"
         return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; classes du cluster : "
-                      f"{listing(classes) or 'aucune'}).", claim_ref, ref)
+                      f"{listing(classes) or 'aucune'}).", claim_ref, ref,
+                      hint=f"La classe d'un PVC est immuable : supprimez `{name}` et recréez-le sur {target}, ou créez "
+                           f"un nouveau PVC et faites-le monter par le volume `{volume}` de `files`.")
     if not wanted:
         return failed(f"{expectation} (trouvé : {phase}, sans StorageClass et sans classe par défaut).", claim_ref, ref)
     if phase != "Bound":
