@@ -23,10 +23,16 @@ def _sandbox(args: argparse.Namespace):
 
 
 def cmd_sandbox_build(args: argparse.Namespace) -> int:
-    from kubelab.sandbox.build import binaries_dir, ensure_binaries
+    from kubelab.sandbox.build import binaries_dir, ensure_binaries, ensure_node_binaries, node_binaries_dir
 
-    ensure_binaries(allow_go_download=not args.no_go_download)
+    def progress(message: str) -> None:
+        print(message, flush=True)
+
+    ensure_binaries(progress, allow_go_download=not args.no_go_download)
     print(french(f"Binaires du bac à sable prêts : {binaries_dir()}"))
+    if args.real_node:
+        ensure_node_binaries(progress, allow_go_download=not args.no_go_download)
+        print(french(f"Binaires du nœud réel prêts : {node_binaries_dir()}"))
     return EXIT_OK
 
 
@@ -102,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = actions.add_parser("build", help="construire les binaires (une fois par machine)")
     build.add_argument("--no-go-download", action="store_true", help="ne pas télécharger Go s'il manque")
+    build.add_argument("--real-node", action="store_true",
+                       help="construire aussi kube-router, CoreDNS, pause et agnhost (nœud réel)")
     build.set_defaults(handler=cmd_sandbox_build)
 
     up = actions.add_parser("up", help="démarrer le bac à sable (sans effet s'il tourne déjà)")

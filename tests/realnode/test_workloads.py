@@ -94,7 +94,10 @@ spec:
   containers:
   - name: main
     image: busybox:1.37
-    command: [sh, -c, 'cat /data/mark 2>/dev/null || echo absent; echo "$(hostname) était là" >> /data/mark; exec sleep 3600']
+    command:
+    - sh
+    - -c
+    - 'cat /data/mark 2>/dev/null || echo absent; echo "$(hostname) était là" >> /data/mark; exec sleep 3600'
     volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
 """, real_namespace)

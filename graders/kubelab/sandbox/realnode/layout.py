@@ -27,7 +27,7 @@ NODE_ADDRESS_RANGE = "10.10.0.0/24"  # the sandbox's node addresses (simulated o
 BLACKHOLES = ("10.1.0.0/16", "10.152.183.0/24", NODE_ADDRESS_RANGE)  # never leave the machine
 
 # Folders outside NODE_ROOT that the node's components write into without a setting to move them.
-SHARED_FOLDERS = (Path("/var/lib/cni"), Path("/var/log/containers"))
+SHARED_FOLDERS = (Path("/var/lib/cni"), Path("/var/log/containers"), Path("/run/containerd"))
 
 # iptables chains and ipsets the node's components create (kubelet, kube-proxy, kube-router, CNI).
 CHAIN_PREFIXES = ("KUBE-", "CNI-", "KUBELAB-")

@@ -63,4 +63,5 @@ def join(api: KubeApi, pki: Pki, server: str, node_name: str, network: layout.No
     started = time.monotonic()
     node.start(api, pki, server, node_name, network, executables, logs, pids)
     node.wait_ready(api, node_name, pids, logs, max(1.0, timeout - (time.monotonic() - started)))
+    node.start_firewall(pki, server, node_name, executables, logs, pids)
 

@@ -94,11 +94,25 @@ def start(api: KubeApi, pki: Pki, server: str, node_name: str, network: layout.N
                                            components.kubelet_config(network, pki.ca_cert, resolv_conf))
     pids["kubelet"] = processes.spawn("kubelet", components.kubelet_argv(
         executables.kubelet, node_name, network, kubelet_config, kubeconfigs["kubelet"]), logs)
-    ports = {name: processes.free_port() for name in ("kube-proxy-metrics", "kube-proxy-healthz", "kube-router-health")}
+    ports = {name: processes.free_port() for name in ("kube-proxy-metrics", "kube-proxy-healthz")}
     pids["kube-proxy"] = processes.spawn("kube-proxy", components.kube_proxy_argv(
         executables.kube_proxy, node_name, network, kubeconfigs["kube-proxy"], ports), logs)
+
+
+def start_firewall(pki: Pki, server: str, node_name: str, executables: NodeExecutables, logs: Path,
+                   pids: dict[str, int]) -> None:
+    """kube-router reads the node's addresses at start: run it once the kubelet has posted them."""
+    kubeconfig = layout.folder("config") / "kube-router.kubeconfig"
+    ports = {"kube-router-health": processes.free_port()}
     pids["kube-router"] = processes.spawn("kube-router", components.kube_router_argv(
-        executables.kube_router, node_name, kubeconfigs["kube-router"], ports), logs)
+        executables.kube_router, node_name, kubeconfig, ports), logs)
+    health = f"http://127.0.0.1:{ports['kube-router-health']}/healthz"
+
+    def healthy() -> bool:
+        check_alive(pids, logs)
+        return processes.http_ok(health)
+
+    processes.wait_until(healthy, START_TIMEOUT, "kube-router", logs / "kube-router.log")
 
 
 def check_alive(pids: dict[str, int], logs: Path) -> None:
