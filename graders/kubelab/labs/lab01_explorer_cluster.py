@@ -263,7 +263,8 @@ def hello_deployment(state: ClusterState) -> Verdict:
         problems.append(f"le port de conteneur {PORT} (trouvé : {', '.join(map(str, ports)) or 'aucun'})")
     if problems:
         return failed(f"Le Deployment `{APP}` devrait avoir {' ; '.join(problems)}.", DEPLOYMENT)
-    return passed(f"Le Deployment `{APP}` demande {REPLICAS} réplicas de `{images[0]}` sur le port {PORT}.", DEPLOYMENT)
+    image = next(image for image in images if _image_is_nginx(image))
+    return passed(f"Le Deployment `{APP}` demande {REPLICAS} réplicas de `{image}` sur le port {PORT}.", DEPLOYMENT)
 
 
 def _chain(state: ClusterState, deployment: dict) -> tuple[list[dict], list[dict]]:

@@ -140,10 +140,26 @@ def _data_claim(state: ClusterState) -> DataClaim | None:
     return next(iter(at_path or named_so or (claims if len(claims) == 1 else [])), None)
 
 
+def _credentials(state: ClusterState) -> str:
+    """The credentials Secret: `postgres-credentials`, else the Secret the container reads its password
+    from, when that one exists. So a Secret named otherwise, and used so, costs ``postgres-secret-keys`` only."""
+    if state.get("v1", "Secret", SECRET) is not None:
+        return SECRET
+    container = _postgres_container(state)
+    source = variable_source(container, "POSTGRES_PASSWORD", state_lookup(state)) if container else None
+    if source is not None and source.kind == "Secret" and state.get("v1", "Secret", source.name) is not None:
+        return source.name
+    return SECRET
+
+
 @check("postgres-secret-keys", title="Le Secret des identifiants", category="sécurité", course=COURSE,
        hint="Créez-le avec « kubectl create secret generic postgres-credentials --from-literal=POSTGRES_USER=… "
             "--from-literal=POSTGRES_PASSWORD=… ».")
 def secret_has_keys(state: ClusterState) -> Verdict:
+    used = _credentials(state)
+    if used != SECRET:
+        return failed(f"Le Secret `{SECRET}` devrait exister avec les clés {listing(CREDENTIALS)} (trouvé : aucun ; le "
+                      f"StatefulSet lit ses identifiants dans le Secret `{used}`).", ObjectRef("Secret", SECRET))
     return secret_with_keys(state, SECRET, CREDENTIALS)
 
 
@@ -177,11 +193,12 @@ def env_from_secret(state: ClusterState) -> Verdict:
     if container is None:
         return MISSING_STS
     lookup = state_lookup(state)
-    secret = state.get("v1", "Secret", SECRET)
+    name_used = _credentials(state)
+    secret = state.get("v1", "Secret", name_used)
     wrong: dict[str, str] = {}
     for name in CREDENTIALS:
         source = variable_source(container, name, lookup)
-        if source is None or source.kind != "Secret" or source.name != SECRET:
+        if source is None or source.kind != "Secret" or source.name != name_used:
             wrong[name] = "absente" if source is None else {
                 "value": "valeur en clair", "ConfigMap": f"lue dans la ConfigMap `{source.name}`",
                 "Secret": f"lue dans le Secret `{source.name}`"}.get(source.kind, "autre source")
@@ -191,9 +208,9 @@ def env_from_secret(state: ClusterState) -> Verdict:
         subject = "La variable" if len(wrong) == 1 else "Les variables"
         verb = "devrait" if len(wrong) == 1 else "devraient"
         found = " ; ".join(f"`{name}` {how}" for name, how in wrong.items())
-        return failed(f"{subject} {listing(wrong)} du conteneur {verb} venir du Secret `{SECRET}` (trouvé : {found}).",
-                      STS)
-    return passed(f"`POSTGRES_USER` et `POSTGRES_PASSWORD` viennent du Secret `{SECRET}`.", STS)
+        return failed(f"{subject} {listing(wrong)} du conteneur {verb} venir du Secret `{name_used}` "
+                      f"(trouvé : {found}).", STS)
+    return passed(f"`POSTGRES_USER` et `POSTGRES_PASSWORD` viennent du Secret `{name_used}`.", STS)
 
 
 @check("postgres-no-plaintext-password", title="Aucun mot de passe en clair", category="sécurité", course=COURSE,

@@ -183,6 +183,19 @@ def _image_name(image: str) -> str:
     return image.rsplit("/", 1)[-1].split("@")[0]
 
 
+def _credentials(state: ClusterState) -> str:
+    """The database's credentials Secret: `postgres-credentials`, else the Secret PostgreSQL reads its
+    password from, when that one exists. So a Secret named otherwise, and used so everywhere, costs
+    ``postgres-credentials-keys`` only."""
+    if state.get("v1", "Secret", SECRET) is not None:
+        return SECRET
+    sts = _workload(state, "StatefulSet", "postgres")
+    source = variable_source(_postgres_container(sts), "POSTGRES_PASSWORD", state_lookup(state)) if sts else None
+    if source is not None and source.kind == "Secret" and state.get("v1", "Secret", source.name) is not None:
+        return source.name
+    return SECRET
+
+
 def _secret_var(container: Obj, secret: str, key: str) -> str | None:
     """The name of a variable read by ``secretKeyRef`` from ``secret``/``key``, if any."""
     for var in container.get("env") or []:
@@ -280,6 +293,10 @@ def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
        hint="« kubectl create secret generic postgres-credentials -n lab-webapp --from-literal=POSTGRES_USER=app "
             "--from-literal=POSTGRES_DB=app --from-literal=POSTGRES_PASSWORD=\"$(openssl rand -base64 24)\" ».")
 def credentials_keys(state: ClusterState) -> Verdict:
+    used = _credentials(state)
+    if used != SECRET:
+        return failed(f"Le Secret `{SECRET}` devrait exister avec les clés {listing(SECRET_KEYS)} (trouvé : aucun ; "
+                      f"PostgreSQL lit son mot de passe dans le Secret `{used}`).", ObjectRef("Secret", SECRET))
     return secret_with_keys(state, SECRET, SECRET_KEYS)
 
 
@@ -347,13 +364,14 @@ def backend_password(state: ClusterState) -> Verdict:
     ref = ObjectRef("Deployment", "backend")
     if backend is None:
         return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
+    secret = _credentials(state)
     for container in containers(backend):
-        var = _secret_var(container, SECRET, PASSWORD_KEY)
+        var = _secret_var(container, secret, PASSWORD_KEY)
         if var:
-            return passed(f"La variable `{var}` de `backend` vient du Secret `{SECRET}` (clé `{PASSWORD_KEY}`).", ref)
+            return passed(f"La variable `{var}` de `backend` vient du Secret `{secret}` (clé `{PASSWORD_KEY}`).", ref)
     found = " ; ".join(_password_vars(c) for c in containers(backend)) or "aucun conteneur"
     return failed(f"Le Deployment `backend` devrait lire le mot de passe de la base par `secretKeyRef` "
-                  f"(Secret `{SECRET}`, clé `{PASSWORD_KEY}`) (trouvé : {found}).", ref)
+                  f"(Secret `{secret}`, clé `{PASSWORD_KEY}`) (trouvé : {found}).", ref)
 
 
 @check("no-plaintext-passwords", title="Aucun mot de passe en clair", category="sécurité", course=COURSE,
@@ -500,12 +518,14 @@ def postgres_statefulset(state: ClusterState) -> Verdict:
     lookup = state_lookup(state)
     sources = {name: variable_source(container, name, lookup) for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")}
     wrong = [name for name, source in sources.items()
-             if source is None or (source.kind, source.name) != ("Secret", SECRET)]
+             if source is None or (source.kind, source.name) != ("Secret", _credentials(state))]
     if wrong:
-        problems.append(f"{listing(wrong)} lus dans le Secret `{SECRET}` (trouvé : valeur en clair ou autre source)")
+        problems.append(f"{listing(wrong)} lus dans le Secret `{_credentials(state)}` (trouvé : valeur en clair ou "
+                        "autre source)")
     if problems:
         return failed(f"Le StatefulSet `postgres` devrait avoir {' ; '.join(problems)}.", STS)
-    return passed(f"Le StatefulSet `postgres` utilise `{image}` et lit ses identifiants dans `{SECRET}`.", STS)
+    return passed(f"Le StatefulSet `postgres` utilise `{image}` et lit ses identifiants dans `{_credentials(state)}`.",
+                  STS)
 
 
 @check("postgres-data-persistent", title="Les données PostgreSQL sur un volume lié", category="stockage",
@@ -798,10 +818,11 @@ def backup_credentials(state: ClusterState) -> Verdict:
     if cron is None:
         return MISSING_CRON
     for container in containers(cron):
-        var = _secret_var(container, SECRET, PASSWORD_KEY)
-        if var or _env_from_secret(container, SECRET):
+        secret = _credentials(state)
+        var = _secret_var(container, secret, PASSWORD_KEY)
+        if var or _env_from_secret(container, secret):
             how = f"la variable `{var}`" if var else "`envFrom`"
-            return passed(f"Le CronJob `{CRONJOB}` lit le mot de passe dans le Secret `{SECRET}` ({how}).", CRON)
+            return passed(f"Le CronJob `{CRONJOB}` lit le mot de passe dans le Secret `{secret}` ({how}).", CRON)
     found = " ; ".join(_password_vars(c) for c in containers(cron)) or "aucun conteneur"
     return failed(f"Le CronJob `{CRONJOB}` devrait lire le mot de passe de la base dans le Secret `{SECRET}` "
                   f"(clé `{PASSWORD_KEY}`) (trouvé : {found}).", CRON)
