@@ -184,6 +184,18 @@ def _account(state: ClusterState) -> Any:
     return service_account(state.namespace, SA)
 
 
+def _bound_role(state: ClusterState) -> str:
+    """The Role of the lab: `pod-reader`, else the Role that `app-reader-binding` binds, when that one exists.
+    So a Role named otherwise, and bound so, costs ``role-least-privilege`` only."""
+    if state.get("rbac.authorization.k8s.io/v1", "Role", ROLE) is not None:
+        return ROLE
+    binding = state.get("rbac.authorization.k8s.io/v1", "RoleBinding", BINDING) or {}
+    role_ref = binding.get("roleRef") or {}
+    if role_ref.get("kind") == "Role" and state.get("rbac.authorization.k8s.io/v1", "Role", role_ref.get("name", "")):
+        return role_ref["name"]
+    return ROLE
+
+
 def _app(state: ClusterState) -> dict | None:
     return state.get("apps/v1", "Deployment", DEPLOYMENT)
 
@@ -272,7 +284,9 @@ def role_least_privilege(state: ClusterState) -> Verdict:
     role = state.get("rbac.authorization.k8s.io/v1", "Role", ROLE)
     ref = ObjectRef("Role", ROLE)
     if role is None:
-        return failed(f"Le Role `{ROLE}` devrait exister (trouvé : aucun).", ref)
+        used = _bound_role(state)
+        found = f"`{used}`, que lie le RoleBinding `{BINDING}`" if used != ROLE else "aucun"
+        return failed(f"Le Role `{ROLE}` devrait exister (trouvé : {found}).", ref)
     granted, excess = _role_grants(role)
     if excess:
         return failed(f"Le Role `{ROLE}` ne devrait accorder que `get`, `list` et `watch` sur `pods` et `configmaps` "
@@ -296,7 +310,7 @@ def rolebinding_app_reader(state: ClusterState) -> Verdict:
         return failed(f"Le RoleBinding `{BINDING}` devrait exister (trouvé : aucun).", ref)
     role_ref = binding.get("roleRef") or {}
     problems = []
-    if (role_ref.get("kind"), role_ref.get("name")) != ("Role", ROLE):
+    if (role_ref.get("kind"), role_ref.get("name")) != ("Role", _bound_role(state)):
         problems.append(f"référencer le Role `{ROLE}` (trouvé : {role_ref.get('kind', '?')} `{role_ref.get('name', '?')}`)")
     subjects = binding.get("subjects") or []
     namespace = binding_namespace(binding)
