@@ -83,6 +83,11 @@ class Part:
     heading: str
     grade_id: str
     variable: str = ""
+    call: str = "appliquer"
+    """``appliquer``, or ``modifier`` when the file changes an object of an earlier file (a later step of the
+    statement, as ``kubectl set image``: see ``kubelab.lab_setup.apply_objects``)."""
+    step: int | None = None
+    """A step of the lab's preparation (``lab.preparer(etape=N)``) that runs just before this cell."""
 
 
 @dataclass
@@ -194,8 +199,16 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
     order = list(config.get("ordre") or [])
     secrets_as_yaml = config.get("secrets") == "yaml"
     names = sorted(solution, key=lambda n: (order.index(n) if n in order else len(order), n))
+    steps = {str(file): int(step) for step, file in (config.get("etapes") or {}).items()}
     parts: list[Part] = []
+    applied: set[tuple[str, str, str]] = set()
     for name in names:
+        objects = manifests.parse(solution[name].read_text(encoding="utf-8"), f"« {solution[name]} »")
+        identities = {(o.get("apiVersion", ""), o.get("kind", ""), (o.get("metadata") or {}).get("name", ""))
+                      for o in objects}
+        call = "modifier" if identities and identities <= applied else "appliquer"
+        applied |= identities
+        first_part = len(parts)
         text = _own_namespace(solution[name].read_text(encoding="utf-8"), lab)
         secrets, rest = ([], text) if secrets_as_yaml else split_secrets(text)
         start = _own_namespace(starter[name].read_text(encoding="utf-8"), lab).strip("\n") if name in starter else None
@@ -211,7 +224,9 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
             if start_rest is not None:
                 _check_literal(start_rest, f"« {starter[name]} »")
             parts.append(Part(name, "manifeste", rest, start_rest if start_rest else None,
-                              f"`{name}` : {describe(rest)}", f"manifeste-{stem}", identifier(stem)))
+                              f"`{name}` : {describe(rest)}", f"manifeste-{stem}", identifier(stem), call))
+        if name in steps and len(parts) > first_part:
+            parts[first_part].step = steps[name]
     others = "\n---\n".join(p.read_text(encoding="utf-8").strip("\n") for n, p in starter.items() if n not in solution)
     _check_literal(others, "le point de départ")
     return parts, others
@@ -438,7 +453,7 @@ def variant_answers(lab: Lab, variant: str) -> dict[str, str]:
             answers[part.grade_id] = secrets_code(text) or "# (pas de Secret)"
         else:
             body = (text if secrets_as_yaml else split_secrets(text)[1]) if text else ""
-            answers[part.grade_id] = f'{part.variable} = """\n{body}\n"""\nlab.appliquer({part.variable})'
+            answers[part.grade_id] = f'{part.variable} = """\n{body}\n"""\nlab.{part.call}({part.variable})'
     others = "\n---\n".join(t.strip("\n") for name, t in files.items() if name not in claimed)
     answers["autres"] = f'autres = """\n{others}\n"""\nlab.appliquer(autres)'
     return answers

@@ -48,13 +48,7 @@ fi
 
 if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
   step "Paquets Debian : containerd et runc (images locales, tests des images)"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
-  else
-    sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
-  fi
+  debian_install containerd runc
 fi
 
 step "Environnement Python (.venv)"
@@ -76,4 +70,7 @@ else
   step "Binaires du bac à sable (compilés une fois par machine)"
   .venv/bin/kubelab sandbox build
 fi
+
+step "Chargeurs de configuration de Prometheus et d'Alertmanager (lab 09, compilés une fois par machine)"
+.venv/bin/python -m kubelab.sandbox.oracles_build
 step "Installation terminée"

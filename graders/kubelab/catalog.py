@@ -6,6 +6,7 @@ grader module. Loading a lab validates that both agree, with a French error nami
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,14 @@ from kubelab.paths import labs_root
 
 
 @dataclass(frozen=True)
+class SetupStep:
+    """A later step of a lab's preparation, run by ``kubelab lab setup LAB --step N`` (step 1 is the setup)."""
+
+    description: str
+    function: Callable[[KubeApi, str], None]
+
+
+@dataclass(frozen=True)
 class Lab:
     """One lab: its metadata, folder and weighted checks."""
 
@@ -35,6 +44,7 @@ class Lab:
     reads: tuple[Read, ...]
     probes: dict[str, Probe]
     setup_hook: Callable[[KubeApi, str], None] | None = None
+    setup_steps: dict[int, SetupStep] = dataclasses.field(default_factory=dict)
 
     @property
     def max_points(self) -> int:
@@ -106,7 +116,7 @@ def load_lab(lab_id: str) -> Lab:
     return Lab(
         id=data["id"], title=data["title"], chapter=data.get("chapter", ""), namespace=data["namespace"],
         folder=folder, checks=checks, reads=tuple(module.READS), probes=dict(getattr(module, "PROBES", {})),
-        setup_hook=getattr(module, "setup_lab", None),
+        setup_hook=getattr(module, "setup_lab", None), setup_steps=dict(getattr(module, "SETUP_STEPS", {})),
     )
 
 

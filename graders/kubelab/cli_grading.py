@@ -132,10 +132,14 @@ def cmd_lab_setup(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab)
     api = connect_from_args(args)
     try:
-        namespace = lab_setup.setup(api, lab, args.namespace)
+        namespace = lab_setup.setup(api, lab, args.namespace, step=args.step)
     finally:
         api.close()
-    print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
+    if args.step != 1:
+        print(french(f"Étape {args.step} du lab {lab.id} faite dans le namespace « {namespace} » : "
+                     f"{lab.setup_steps[args.step].description}."))
+    else:
+        print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
     return EXIT_OK
 
 
@@ -163,15 +167,15 @@ def cmd_lab_reset(args: argparse.Namespace) -> int:
 
 def cmd_lab_apply(args: argparse.Namespace) -> int:
     """Apply one of the lab's variants (starter, solution, alternatives/X, mutants/X)."""
-    from kubelab import lab_setup, manifests
+    from kubelab import lab_setup
 
     lab = load_lab(args.lab)
     target = args.namespace or lab.namespace
     objects = lab_setup.variant_objects(lab, args.variant, target)  # a broken file stops here, before any write
     api = connect_from_args(args)
     try:
-        namespace = lab_setup.setup(api, lab, target)
-        manifests.apply_all(api, objects, namespace)
+        namespace = lab_setup.setup_all(api, lab, target)  # a variant is finished work: every step done
+        lab_setup.apply_objects(api, objects, namespace)
     finally:
         api.close()
     print(french(f"{len(objects)} objets de « {args.variant} » appliqués dans « {namespace} »."))
@@ -227,6 +231,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     setup = lab_verbs.add_parser("setup", help="créer le namespace du lab et ce que le lab fournit")
     setup.add_argument("lab", help="identifiant du lab")
     setup.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
+    setup.add_argument("--step", type=int, default=1, metavar="N",
+                       help="étape de la préparation, quand l'énoncé en a plusieurs (défaut : 1)")
     add_connection_arguments(setup)
     setup.set_defaults(handler=cmd_lab_setup)
     reset = lab_verbs.add_parser("reset", help="supprimer le namespace du lab (après confirmation) et le préparer de nouveau")

@@ -106,8 +106,10 @@ def fill_facts(api: KubeApi, value: Any, cache: dict[str, str] | None = None) ->
     return value
 
 
-def apply_all(api: KubeApi, objects: list[Obj], namespace: str | None = None, dry_run: bool = False) -> list[Obj]:
+def apply_all(api: KubeApi, objects: list[Obj], namespace: str | None = None, dry_run: bool = False,
+              field_manager: str | None = None) -> list[Obj]:
     """Server-side apply each object (namespaces first, fact placeholders filled); what the server returned."""
     objects = fill_facts(api, objects)
     ordered = sorted(with_namespace(objects, namespace, api), key=lambda o: o["kind"] != "Namespace")
-    return [api.apply(obj, dry_run=dry_run) for obj in ordered]
+    manager = {"field_manager": field_manager} if field_manager else {}
+    return [api.apply(obj, dry_run=dry_run, **manager) for obj in ordered]

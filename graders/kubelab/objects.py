@@ -63,6 +63,58 @@ def secret_key_ref(container: Obj, name: str) -> tuple[str, str] | None:
     return None
 
 
+def config_references(workload: Obj) -> list[tuple[str, str, str | None]]:
+    """(kind, name, key or ``None``) of each ConfigMap and Secret a pod needs to start (optional ones left out):
+    ``env`` key references, ``envFrom``, and ``configMap``, ``secret`` and ``projected`` volumes."""
+    spec = pod_spec(workload)
+    found: list[tuple[str, str, str | None]] = []
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for var in container.get("env") or []:
+            source = var.get("valueFrom") or {}
+            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                ref = source.get(field)
+                if ref and not ref.get("optional"):
+                    found.append((kind, ref.get("name", ""), ref.get("key", "")))
+        for source in container.get("envFrom") or []:
+            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                ref = source.get(field)
+                if ref and not ref.get("optional"):
+                    found.append((kind, ref.get("name", ""), None))
+    volumes = spec.get("volumes") or []
+    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
+    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
+    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}} for v in volumes if "secret" in v]
+    for source in sources:
+        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+            ref = source.get(field)
+            if not ref or ref.get("optional"):
+                continue
+            items = ref.get("items") or []
+            found.extend((kind, ref.get("name", ""), item.get("key", "")) for item in items)
+            if not items:
+                found.append((kind, ref.get("name", ""), None))
+    return found
+
+
+def missing_references(workload: Obj, configmaps: Iterable[Obj], secrets: Iterable[Obj]) -> list[str]:
+    """``Secret `x` absent``, ``clé `k` absente de la ConfigMap `c` ``: what a pod of the workload would wait for
+    (the kubelet's CreateContainerConfigError), in French. Secrets need their keys only, never their values."""
+    existing = {("ConfigMap", name_of(c)): {*(c.get("data") or {}), *(c.get("binaryData") or {})} for c in configmaps}
+    existing.update({("Secret", name_of(s)): set(s.get("data") or {}) for s in secrets})
+    problems: list[str] = []
+    for kind, name, key in config_references(workload):
+        article = "La ConfigMap" if kind == "ConfigMap" else "Le Secret"
+        if (kind, name) not in existing:
+            text = f"{article.split()[1]} `{name}` absent{'e' if kind == 'ConfigMap' else ''}"
+        elif key is not None and key not in existing[(kind, name)]:
+            text = f"clé `{key}` absente {'de la ConfigMap' if kind == 'ConfigMap' else 'du Secret'} `{name}`"
+        else:
+            continue
+        if text not in problems:
+            problems.append(text)
+    return problems
+
+
 def plaintext_secrets(container: Obj) -> list[str]:
     """Names of variables that look like credentials and carry a literal value."""
     return [e["name"] for e in container.get("env") or [] if SECRET_NAME.search(e.get("name", "")) and e.get("value")]

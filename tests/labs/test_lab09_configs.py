@@ -40,7 +40,7 @@ def test_duplicate_keys_are_refused_like_go_strict_unmarshal() -> None:
 @pytest.mark.parametrize(("text", "fragment"), [
     ("scrape_config: []\n", "`scrape_config` : champ inconnu"),
     ("scrape_configs:\n  - job_name: a\n  - job_name: a\n", "`scrape_configs[1].job_name` : le job « a » est déjà défini"),
-    ("global: {scrape_interval: 30}\n", "`global.scrape_interval` devrait être une durée"),
+    ("global: {scrape_interval: 30}\n", "`global.scrape_interval` : durée attendue"),
     ("scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pods}]}]\n",
      "`scrape_configs[0].kubernetes_sd_configs[0].role` devrait être un rôle de découverte"),
     ("- job_name: a\n", "le document devrait être un mapping"),

@@ -1,19 +1,23 @@
 """Lab 08 — Sauvegarde et restauration.
 
 Part 1: is the backup CronJob `db-backup` sound (a cron schedule that parses and leaves at
-least an hour between runs, no concurrent runs, a bounded but useful history, the right
-restart policy, a persistent destination mounted in its container)?
+least an hour between runs, no concurrent runs, a history that keeps at least one Job of each
+kind and at most ten, the right restart policy, a persistent destination mounted writable in
+its container)?
 
-Part 2: a real restore. ``setup_lab`` deploys the application from the lab's backup
-(``labs/08-sauvegarde-restauration/sauvegarde/``, raw ``kubectl get -o yaml`` exports), records
-what it deployed, then deletes it. The learner cleans the exports and applies them; the
-checks compare what is back with what was recorded.
+Part 2: a real restore, in two steps of the preparation. ``kubelab lab setup`` (step 1,
+``setup_lab``) deploys the application from the lab's backup (``labs/08-sauvegarde-restauration/
+sauvegarde/``, raw ``kubectl get -o yaml`` exports) and records what it deployed, uids
+included. The learner exports the three objects; ``kubelab lab setup … --step 2``
+(``delete_application``) deletes them; the learner cleans the exports and applies them. The
+checks compare what is back with what was recorded, and a uid still equal to the recorded one
+means the object was never deleted and restored.
 
 How the content is compared, honestly and without keeping Secret values anywhere:
 
 - the ConfigMap ``inventaire`` holds the non-secret record: the SHA-256 of each value of
   ``app-config``, the keys and type of ``app-secret``, the image, replicas and configuration
-  references of the Deployment ``app``;
+  references of the Deployment ``app``, and the uids of the three objects;
 - the Secret ``inventaire-empreintes`` holds a salted SHA-256 of each value of ``app-secret``
   (salt drawn at setup). Kept in a Secret, these fingerprints are stripped from snapshots like
   any Secret value;
@@ -22,7 +26,7 @@ How the content is compared, honestly and without keeping Secret values anywhere
   fingerprint of a value ever reaches a check, a report or a snapshot.
 
 The learner never has to copy a fingerprint: restoring the right values is the only way to
-match them.
+match them. Each check's docstring quotes the sentence of the statement it enforces.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from kubelab import manifests
+from kubelab.catalog import SetupStep
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
 from kubelab.kube_api import KubeApi
-from kubelab.objects import containers, is_ready, listing, pod_spec, pods_of
+from kubelab.objects import containers, is_ready, listing, missing_references, pod_spec, pods_of
 from kubelab.paths import labs_root
 
 registry = Registry()
@@ -74,7 +79,9 @@ CRON = ObjectRef("CronJob", CRONJOB)
 MISSING_CRON = failed(f"Le CronJob `{CRONJOB}` devrait exister dans le namespace du lab (trouvé : aucun).", CRON)
 APP = ObjectRef("Deployment", DEPLOYMENT)
 NO_INVENTORY = (f"l'inventaire de la préparation (ConfigMap `{INVENTORY}`) est introuvable : lancez "
-                f"« kubelab lab setup {LAB_ID} », qui rejoue l'incident")
+                f"« kubelab lab setup {LAB_ID} », puis sauvegardez et « kubelab lab setup {LAB_ID} --step 2 »")
+NOT_DELETED = (f"l'objet créé par la préparation, jamais supprimé ni restauré ; sauvegardez-le, lancez « kubelab lab "
+               f"setup {LAB_ID} --step 2 », puis restaurez-le")
 
 Obj = dict[str, Any]
 
@@ -345,7 +352,7 @@ def _decode(value: str | None) -> bytes:
 
 
 def setup_lab(api: KubeApi, namespace: str) -> None:
-    """Deploy the application from the backup, record it (inventory), then delete it: the incident."""
+    """Step 1: deploy the application from the backup and record it (inventory, fingerprints, uids)."""
     objects = backup_objects()
     manifests.apply_all(api, objects, namespace)
     configmap = api.get("v1", "ConfigMap", CONFIGMAP, namespace) or {}
@@ -360,23 +367,34 @@ def setup_lab(api: KubeApi, namespace: str) -> None:
             f"{SECRET}.{key}": base64.b64encode(secret_fingerprint(salt, key, _decode(value)).encode()).decode()
             for key, value in (secret.get("data") or {}).items()}},
     })
+    uids = {f"{obj.get('kind', '').lower()}.{obj.get('metadata', {}).get('name')}": obj.get("metadata", {}).get("uid")
+            for obj in (configmap, secret, deployment)}
     api.apply({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": INVENTORY, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
         "data": {
-            "LISEZMOI": (f"Inventaire dressé par « kubelab lab setup {LAB_ID} » juste avant la suppression de "
-                         f"{CONFIGMAP}, {SECRET} et {DEPLOYMENT}. La sauvegarde se trouve dans "
-                         f"labs/{LAB_ID}/{BACKUP_FOLDER}/. Les empreintes des valeurs du Secret sont dans le "
-                         f"Secret {FINGERPRINTS}.\n"),
+            "LISEZMOI": (f"Inventaire dressé par « kubelab lab setup {LAB_ID} » quand il a créé {CONFIGMAP}, "
+                         f"{SECRET} et {DEPLOYMENT}, depuis la sauvegarde labs/{LAB_ID}/{BACKUP_FOLDER}/. "
+                         f"« kubelab lab setup {LAB_ID} --step 2 » les supprime. Les empreintes des valeurs "
+                         f"du Secret sont dans le Secret {FINGERPRINTS}.\n"),
             f"configmap.{CONFIGMAP}": json.dumps(configmap_digests(configmap), indent=2, sort_keys=True),
             f"secret.{SECRET}": json.dumps({"type": secret.get("type", "Opaque"),
                                             "keys": sorted(secret.get("data") or {})}, indent=2),
             f"deployment.{DEPLOYMENT}": json.dumps(deployment_facts(deployment), indent=2, ensure_ascii=False),
+            "uids": json.dumps(uids, indent=2, sort_keys=True),
         },
     })
+
+
+def delete_application(api: KubeApi, namespace: str) -> None:
+    """Step 2: the incident, the three objects deleted as by a mistaken command."""
     for api_version, kind, name in (("apps/v1", "Deployment", DEPLOYMENT), ("v1", "Secret", SECRET),
                                     ("v1", "ConfigMap", CONFIGMAP)):
         api.delete(api_version, kind, name, namespace)
+
+
+SETUP_STEPS = {2: SetupStep(f"`{CONFIGMAP}`, `{SECRET}` et `{DEPLOYMENT}` sont supprimés ; restaurez-les depuis "
+                            "vos fichiers", delete_application)}
 
 
 def secret_content(api: KubeApi, namespace: str) -> Obj:
@@ -410,6 +428,12 @@ def _inventory(state: ClusterState, key: str) -> Any:
     return json.loads(raw) if raw else None
 
 
+def _never_deleted(state: ClusterState, obj: Obj) -> bool:
+    """Is ``obj`` still the very object step 1 created (same uid)?"""
+    uid = (_inventory(state, "uids") or {}).get(f"{obj.get('kind', '').lower()}.{obj['metadata']['name']}")
+    return bool(uid) and obj["metadata"].get("uid") == uid
+
+
 # --- part 1: the backup CronJob ------------------------------------------------------------------------
 
 
@@ -421,6 +445,7 @@ def _cronjob(state: ClusterState) -> Obj | None:
        hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`. "
             "Il reste Pending jusqu'à la première sauvegarde (WaitForFirstConsumer) : c'est normal.")
 def backup_pvc(state: ClusterState) -> Verdict:
+    """« | PersistentVolumeClaim | `backup-storage` | classe par défaut, `ReadWriteOnce`, au moins `1Gi` | »."""
     return named_claim_request(state, CLAIM)
 
 
@@ -429,6 +454,7 @@ def backup_pvc(state: ClusterState) -> Verdict:
             "(tous les jours à 02:00), ou une macro comme `@daily`. Une sauvegarde complète par minute "
             "remplirait le disque sans rien protéger de plus.")
 def backup_schedule(state: ClusterState) -> Verdict:
+    """« un `schedule` valide au format cron […] qui laisse au moins une heure entre deux sauvegardes »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -458,6 +484,7 @@ def backup_schedule(state: ClusterState) -> Verdict:
        course=COURSE,
        hint="`concurrencyPolicy: Forbid` : si la sauvegarde précédente tourne encore, la suivante est sautée.")
 def backup_concurrency(state: ClusterState) -> Verdict:
+    """« `concurrencyPolicy: Forbid` »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -471,6 +498,8 @@ def backup_concurrency(state: ClusterState) -> Verdict:
        hint="`successfulJobsHistoryLimit: 3` et `failedJobsHistoryLimit: 3` : garder au moins un Job échoué, "
             "c'est garder ses journaux pour comprendre l'échec.")
 def backup_history(state: ClusterState) -> Verdict:
+    """« `successfulJobsHistoryLimit` et `failedJobsHistoryLimit` gardent chacun **entre 1 et 10** Jobs […] les
+    valeurs par défaut, 3 et 1, conviennent »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -492,6 +521,7 @@ def backup_history(state: ClusterState) -> Verdict:
        hint="Dans le gabarit de pod du Job : `restartPolicy: OnFailure`, pour réessayer dans le même pod, "
             "sur le nœud où le volume est déjà attaché, plutôt que semer des pods en échec.")
 def backup_restart_policy(state: ClusterState) -> Verdict:
+    """« `restartPolicy: OnFailure` dans le gabarit de pod »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -506,6 +536,7 @@ def backup_restart_policy(state: ClusterState) -> Verdict:
        hint="Un volume `persistentVolumeClaim: {claimName: backup-storage}` dans le gabarit de pod, monté "
             "(sans `readOnly`) dans le conteneur, par exemple sur `/backup`.")
 def backup_volume_mounted(state: ClusterState) -> Verdict:
+    """« un volume issu du PVC `backup-storage`, monté en écriture dans le conteneur »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -538,6 +569,8 @@ def _volume_source(volume: Obj) -> str:
        hint="Appliquez la ConfigMap de `labs/08-sauvegarde-restauration/sauvegarde/` après l'avoir nettoyée ; "
             "ne retouchez pas ses données.")
 def configmap_restored(state: ClusterState) -> Verdict:
+    """« `app-config`, `app-secret` et `app` existent de nouveau dans `lab-sauvegarde`, recréés après l'étape 2, avec
+    **le même contenu** qu'au moment de la préparation : mêmes données pour la ConfigMap »."""
     ref = ObjectRef("ConfigMap", CONFIGMAP)
     expected = _inventory(state, f"configmap.{CONFIGMAP}")
     if expected is None:
@@ -545,6 +578,8 @@ def configmap_restored(state: ClusterState) -> Verdict:
     configmap = state.get("v1", "ConfigMap", CONFIGMAP)
     if configmap is None:
         return failed(f"La ConfigMap `{CONFIGMAP}` devrait être restaurée (trouvé : aucune).", ref)
+    if _never_deleted(state, configmap):
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait être restaurée (trouvé : {NOT_DELETED}).", ref)
     actual = configmap_digests(configmap)
     differences = _key_differences(
         missing=[k for k in expected if k not in actual],
@@ -570,6 +605,8 @@ def _key_differences(missing: list[str], changed: list[str], extra: list[str]) -
        hint="Gardez le champ `data` de la sauvegarde tel quel (ou mettez les mêmes valeurs dans `stringData`) : "
             "un mot de passe régénéré ne correspond plus à celui de la base.")
 def secret_restored(state: ClusterState) -> Verdict:
+    """« existent de nouveau dans `lab-sauvegarde`, recréés après l'étape 2, avec **le même contenu** qu'au moment
+    de la préparation : mêmes données pour la ConfigMap et le Secret »."""
     ref = ObjectRef("Secret", SECRET)
     recorded = _inventory(state, f"secret.{SECRET}")
     content = state.probe("secret-content")
@@ -578,6 +615,8 @@ def secret_restored(state: ClusterState) -> Verdict:
     secret = state.get("v1", "Secret", SECRET)
     if secret is None or not content.get("present"):
         return failed(f"Le Secret `{SECRET}` devrait être restauré (trouvé : aucun).", ref)
+    if _never_deleted(state, secret):
+        return failed(f"Le Secret `{SECRET}` devrait être restauré (trouvé : {NOT_DELETED}).", ref)
     problems = []
     if secret.get("type", "Opaque") != recorded["type"]:
         problems.append(f"type `{secret.get('type', 'Opaque')}` au lieu de `{recorded['type']}`")
@@ -595,12 +634,15 @@ def secret_restored(state: ClusterState) -> Verdict:
        hint="Même image, même nombre de réplicas, mêmes `envFrom`, `env` et volumes que dans la sauvegarde : "
             "ne « modernisez » rien pendant une restauration.")
 def deployment_restored(state: ClusterState) -> Verdict:
+    """« même image, même nombre de réplicas et mêmes références à la configuration pour le Deployment »."""
     expected = _inventory(state, f"deployment.{DEPLOYMENT}")
     if expected is None:
         return failed(f"Le Deployment `{DEPLOYMENT}` devrait être comparé à l'inventaire (trouvé : {NO_INVENTORY}).", APP)
     deployment = state.get("apps/v1", "Deployment", DEPLOYMENT)
     if deployment is None:
         return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré (trouvé : aucun).", APP)
+    if _never_deleted(state, deployment):
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré (trouvé : {NOT_DELETED}).", APP)
     actual = deployment_facts(deployment)
     problems = []
     if actual["replicas"] != expected["replicas"]:
@@ -628,9 +670,15 @@ def deployment_restored(state: ClusterState) -> Verdict:
        hint="« kubectl rollout status deployment/app -n lab-sauvegarde » ; un pod en CreateContainerConfigError "
             "attend la ConfigMap ou le Secret qu'il référence.")
 def app_available(state: ClusterState) -> Verdict:
+    """« qui est de nouveau disponible » (ses pods trouvent la ConfigMap, le Secret et les clés qu'ils
+    référencent, et sont prêts)."""
     deployment = state.get("apps/v1", "Deployment", DEPLOYMENT)
     if deployment is None:
         return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré et disponible (trouvé : aucun).", APP)
+    missing = missing_references(deployment, state.objects("v1", "ConfigMap"), state.objects("v1", "Secret"))
+    if missing:
+        return failed(f"Les pods du Deployment `{DEPLOYMENT}` devraient trouver la configuration qu'ils référencent, "
+                      f"sinon ils ne démarrent pas (CreateContainerConfigError) (trouvé : {' ; '.join(missing)}).", APP)
     wanted = (deployment.get("spec") or {}).get("replicas", 1)
     pods = pods_of(deployment, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
     ready = [p for p in pods if is_ready(p)]

@@ -18,8 +18,8 @@ import yaml
 
 from kubelab import manifests
 from kubelab.errors import KubelabError, UsageError
-from kubelab.kube_api import BUILTIN_RESOURCES, ApiError, KubeApi, RefusedError
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
+from kubelab.kube_api import BUILTIN_RESOURCES, FIELD_MANAGER, ApiError, KubeApi, RefusedError
+from kubelab.lab_setup import NAMESPACE_PLACEHOLDER, STEP_MANAGER, wait_observed
 from kubelab.notebook import html
 
 Obj = dict[str, Any]
@@ -205,22 +205,22 @@ def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport)
     return sorted(placed, key=lambda o: o["kind"] != "Namespace")
 
 
-def dry_run(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None:
+def dry_run(api: KubeApi, objects: list[Obj], report: ApplyReport, field_manager: str = FIELD_MANAGER) -> None:
     """Server-side dry run of every object; refusals go to ``report.problems``."""
     for obj in objects:
         try:
-            api.apply(obj, dry_run=True)
+            api.apply(obj, dry_run=True, field_manager=field_manager)
         except (RefusedError, ApiError) as exc:
             report.problems.extend(problems_from(exc, obj))
 
 
-def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None:
+def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport, field_manager: str = FIELD_MANAGER) -> None:
     """Server-side apply each object, noting whether it was created, changed or unchanged."""
     for obj in objects:
         meta = obj["metadata"]
         before = api.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         try:
-            after = api.apply(obj)
+            after = api.apply(obj, field_manager=field_manager)
         except (RefusedError, ApiError) as exc:
             report.problems.extend(problems_from(exc, obj))
             return
@@ -233,9 +233,16 @@ def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None
         report.applied.append(Applied(obj["kind"], meta["name"], meta.get("namespace", ""), action))
 
 
-def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: str | None = None) -> ApplyReport:
-    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all."""
+def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: str | None = None,
+                       change: bool = False) -> ApplyReport:
+    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all.
+
+    With ``change`` (``modifier``), the objects already exist and the text holds only the fields it changes, as
+    ``kubectl set image`` does: they are applied under a field manager of their own, once each controller has
+    acted on the current version (``lab_setup.STEP_MANAGER``), so the other fields stay as they were.
+    """
     report = ApplyReport()
+    manager = STEP_MANAGER if change else FIELD_MANAGER
     if not text or not yaml_has_content(text):
         report.empty = True
         return report
@@ -244,10 +251,13 @@ def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: s
         if SOLUTION_MARKER in text:  # the instructor's own cell: fact placeholders (lab 01) are filled
             objects = manifests.fill_facts(api, objects)
         placed = place(api, objects, namespace, report)
+        if change and not report.problems:
+            for obj in placed:
+                wait_observed(api, obj, obj["metadata"].get("namespace", namespace))
         if not report.problems:
-            dry_run(api, placed, report)
+            dry_run(api, placed, report, manager)
         if not report.problems:
-            apply_objects(api, placed, report)
+            apply_objects(api, placed, report, manager)
     except KubelabError as exc:
         report.error = exc.message
     return report
