@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -63,37 +64,87 @@ def secret_key_ref(container: Obj, name: str) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A ConfigMap, Secret or PersistentVolumeClaim that a pod template refers to, and how.
+
+    ``via`` is ``env`` (``valueFrom``, with ``variable`` and ``key``), ``envFrom`` (the whole
+    object, variables named ``prefix`` + key) or ``volume`` (``key`` set when ``items`` picks
+    keys; ``mounted`` when a container mounts the volume, ``container`` then names one of them;
+    ``volume`` names the pod's volume).
+    """
+
+    kind: str
+    name: str
+    via: str
+    container: str | None = None
+    key: str | None = None
+    variable: str | None = None
+    prefix: str = ""
+    optional: bool = False
+    mounted: bool = True
+    volume: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the pod spec asks for it, in French: « la variable `DB_HOST` du conteneur `api` »."""
+        if self.via == "env":
+            return f"la variable `{self.variable}` du conteneur `{self.container}`"
+        if self.via == "envFrom":
+            return f"`envFrom` du conteneur `{self.container}`"
+        return f"le volume `{self.volume}`"
+
+
+def all_containers(workload: Obj) -> list[Obj]:
+    """Init containers then containers of a workload's pod spec."""
+    spec = pod_spec(workload)
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+
+
+ENV_SOURCES = (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret"))
+ENV_FROM_SOURCES = (("configMapRef", "ConfigMap"), ("secretRef", "Secret"))
+
+
+def references(workload: Obj) -> list[Reference]:
+    """Every ConfigMap, Secret and claim the pods of ``workload`` (a Pod or a controller) use."""
+    found: list[Reference] = []
+    for container in all_containers(workload):
+        name = container.get("name")
+        for var in container.get("env") or []:
+            source = var.get("valueFrom") or {}
+            for field, kind in ENV_SOURCES:
+                if ref := source.get(field):
+                    found.append(Reference(kind, ref.get("name", ""), "env", name, ref.get("key", ""),
+                                           var.get("name"), optional=bool(ref.get("optional"))))
+        for source in container.get("envFrom") or []:
+            for field, kind in ENV_FROM_SOURCES:
+                if ref := source.get(field):
+                    found.append(Reference(kind, ref.get("name", ""), "envFrom", name,
+                                           prefix=source.get("prefix") or "", optional=bool(ref.get("optional"))))
+    mounts = {m.get("name"): c.get("name") for c in all_containers(workload) for m in c.get("volumeMounts") or []}
+    for volume in pod_spec(workload).get("volumes") or []:
+        volume_name = volume.get("name")
+        container = mounts.get(volume_name)
+        sources = [(field, source[field]) for source in (volume.get("projected") or {}).get("sources") or []
+                   for field in ("configMap", "secret") if source.get(field)]
+        sources += [(field, volume[field]) for field in ("configMap", "secret") if volume.get(field)]
+        for field, ref in sources:
+            kind = "ConfigMap" if field == "configMap" else "Secret"
+            keys = [item.get("key", "") for item in ref.get("items") or []] or [None]
+            found += [Reference(kind, ref.get("name") or ref.get("secretName") or "", "volume", container, key,
+                                optional=bool(ref.get("optional")), mounted=container is not None, volume=volume_name)
+                      for key in keys]
+        if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
+            found.append(Reference("PersistentVolumeClaim", claim, "volume", container, mounted=container is not None,
+                                   volume=volume_name))
+    return found
+
+
 def config_references(workload: Obj) -> list[tuple[str, str, str | None]]:
     """(kind, name, key or ``None``) of each ConfigMap and Secret a pod needs to start (optional ones left out):
     ``env`` key references, ``envFrom``, and ``configMap``, ``secret`` and ``projected`` volumes."""
-    spec = pod_spec(workload)
-    found: list[tuple[str, str, str | None]] = []
-    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        for var in container.get("env") or []:
-            source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    found.append((kind, ref.get("name", ""), ref.get("key", "")))
-        for source in container.get("envFrom") or []:
-            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    found.append((kind, ref.get("name", ""), None))
-    volumes = spec.get("volumes") or []
-    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
-    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
-    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}} for v in volumes if "secret" in v]
-    for source in sources:
-        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
-            ref = source.get(field)
-            if not ref or ref.get("optional"):
-                continue
-            items = ref.get("items") or []
-            found.extend((kind, ref.get("name", ""), item.get("key", "")) for item in items)
-            if not items:
-                found.append((kind, ref.get("name", ""), None))
-    return found
+    return [(ref.kind, ref.name, ref.key) for ref in references(workload)
+            if ref.kind in ("ConfigMap", "Secret") and not ref.optional]
 
 
 def missing_references(workload: Obj, configmaps: Iterable[Obj], secrets: Iterable[Obj]) -> list[str]:

@@ -76,29 +76,47 @@ def test_every_check_is_failed_by_a_mutant(lab: Lab) -> None:
                        f"{', '.join(never)} ; ajoutez un mutant (labs/{lab.id}/mutants/<défaut>/) pour chacune.")
 
 
-def _mapping(lab: Lab) -> str | None:
+def _mapping(lab: Lab) -> str:
+    """The ``Statement → check:`` section of the grader module's docstring (empty when it has none)."""
     doc = __import__(module_name(lab.id), fromlist=["_"]).__doc__ or ""
-    return doc.split(MAPPING, 1)[1] if MAPPING in doc else None
+    return doc.split(MAPPING, 1)[1] if MAPPING in doc else ""
 
 
 def _normal(text: str) -> str:
-    """Whitespace and non-breaking spaces as one space, Markdown's bold marks dropped."""
-    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " ").replace("**", "")).strip()
+    """Whitespace and non-breaking spaces as one space, Markdown's bold marks and escapes dropped."""
+    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("**", "").replace("\\", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _quotes(text: str) -> list[str]:
+    """The statement fragments quoted in ``text``: between « », cut where `…` or `[…]` skips words."""
+    return [part for quote in re.findall(r"«\s*(.+?)\s*»", text, flags=re.S)
+            for part in re.split(r"\s*\[?…\]?\s*", _normal(quote)) if len(part) > 3]
+
+
+def _sentences(lab: Lab) -> dict[str, list[str]]:
+    """Check id -> the statement fragments it says it enforces: quoted in its own docstring, or next to
+    its id in the module's ``Statement → check:`` section (one line of the section per sentence)."""
+    mapping = _mapping(lab)
+    items = re.split(r"\n- ", "\n" + mapping)
+    found: dict[str, list[str]] = {}
+    for check in lab.checks:
+        own = _quotes(check.spec.function.__doc__ or "")
+        own += [part for item in items if f"``{check.id}``" in item for part in _quotes(item)]
+        found[check.id] = own
+    return found
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
 def test_each_check_says_which_sentence_it_enforces(lab: Lab) -> None:
-    """Does the grader's docstring map statement sentences to every check, quoting the statement faithfully?"""
-    mapping = _mapping(lab)
-    if mapping is None:
-        pytest.skip(f"{lab.id} : pas encore de section « {MAPPING} » dans la docstring de son correcteur")
-    unmapped = [check.id for check in lab.checks if f"``{check.id}``" not in mapping]
+    """Does every check quote the statement sentence it enforces (in its docstring or the module's
+    ``Statement → check:`` section), and is every quoted fragment really in the statement?"""
+    sentences = _sentences(lab)
+    unmapped = [check_id for check_id, quotes in sentences.items() if not quotes]
     assert not unmapped, f"{lab.id} : vérifications sans phrase de l'énoncé : {unmapped}"
     statement = _normal((lab.folder / "README.md").read_text())
-    quotes = re.findall(r"«\s*(.+?)\s*»", mapping, flags=re.S)
-    assert quotes, f"{lab.id} : la section « {MAPPING} » ne cite aucune phrase de l'énoncé"
-    unfaithful = [quote for quote in quotes for part in re.split(r"\s*…\s*", _normal(quote))
-                  if len(part) > 3 and part not in statement]
+    quoted = [*_quotes(_mapping(lab)), *(part for parts in sentences.values() for part in parts)]
+    unfaithful = sorted({part for part in quoted if part not in statement})
     assert not unfaithful, f"{lab.id} : citations absentes de l'énoncé : {unfaithful}"
 
 
@@ -117,11 +135,10 @@ def _checked_bullets(lab: Lab) -> list[str]:
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
 def test_each_graded_sentence_has_a_check(lab: Lab) -> None:
-    """Is every bullet of « Ce qui est vérifié » quoted by the grader's mapping, so no promise goes unchecked?"""
-    mapping = _mapping(lab)
-    if mapping is None:
-        pytest.skip(f"{lab.id} : pas encore de section « {MAPPING} » dans la docstring de son correcteur")
-    parts = [part for quote in re.findall(r"«\s*(.+?)\s*»", mapping, flags=re.S)
-             for part in re.split(r"\s*…\s*", _normal(quote)) if len(part) > 3]
+    """Is every bullet of « Ce qui est vérifié » quoted by some check, so no promise goes unchecked?"""
+    if not _mapping(lab):
+        pytest.skip(f"{lab.id} : ses vérifications citent l'énoncé une par une ; sans section « {MAPPING} », "
+                    "la couverture de « Ce qui est vérifié » n'est pas encore tenue")
+    parts = [*_quotes(_mapping(lab)), *(part for parts in _sentences(lab).values() for part in parts)]
     orphans = [bullet[:80] for bullet in _checked_bullets(lab) if not any(part in bullet for part in parts)]
     assert not orphans, f"{lab.id} : phrases de « Ce qui est vérifié » qu'aucune vérification ne cite : {orphans}"
