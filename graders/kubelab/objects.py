@@ -16,8 +16,9 @@ SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|PWD", re.IGNORECASE)
 QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
                       r"(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?[0-9]+))?$")
 BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 10**3), "k": 10**3, "M": 10**6,
-           "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 10**3), "k": Fraction(10**3),
+           "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12), "P": Fraction(10**15),
+           "E": Fraction(10**18)}
 
 
 def name_of(obj: Obj) -> str:
@@ -124,18 +125,18 @@ def references(workload: Obj) -> list[Reference]:
     mounts = {m.get("name"): c.get("name") for c in all_containers(workload) for m in c.get("volumeMounts") or []}
     for volume in pod_spec(workload).get("volumes") or []:
         volume_name = volume.get("name")
-        container = mounts.get(volume_name)
+        mounter = mounts.get(volume_name)
         sources = [(field, source[field]) for source in (volume.get("projected") or {}).get("sources") or []
                    for field in ("configMap", "secret") if source.get(field)]
         sources += [(field, volume[field]) for field in ("configMap", "secret") if volume.get(field)]
         for field, ref in sources:
             kind = "ConfigMap" if field == "configMap" else "Secret"
             keys = [item.get("key", "") for item in ref.get("items") or []] or [None]
-            found += [Reference(kind, ref.get("name") or ref.get("secretName") or "", "volume", container, key,
-                                optional=bool(ref.get("optional")), mounted=container is not None, volume=volume_name)
+            found += [Reference(kind, ref.get("name") or ref.get("secretName") or "", "volume", mounter, key,
+                                optional=bool(ref.get("optional")), mounted=mounter is not None, volume=volume_name)
                       for key in keys]
         if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
-            found.append(Reference("PersistentVolumeClaim", claim, "volume", container, mounted=container is not None,
+            found.append(Reference("PersistentVolumeClaim", claim, "volume", mounter, mounted=mounter is not None,
                                    volume=volume_name))
     return found
 
@@ -229,7 +230,8 @@ def quantity(value: str | int | float | None) -> Fraction | None:
         return None
     number, suffix, exponent = Fraction(match.group(1)), match.group(2), match.group(3)
     if exponent is not None:
-        return number * Fraction(10) ** int(exponent)
+        power = int(exponent)
+        return number * (Fraction(10**power) if power >= 0 else Fraction(1, 10**-power))
     if suffix in BINARY:
         return number * BINARY[suffix]
     if suffix in DECIMAL:

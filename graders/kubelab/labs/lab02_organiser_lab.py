@@ -196,8 +196,10 @@ def _amount(value: Fraction, resource: str) -> str:
 
 def greedy_asks(pod: Obj) -> dict[str, Fraction]:
     """What the greedy pod asks, summed over its containers, under each quota's resource names."""
-    cpu = sum((quantity(c["resources"]["requests"]["cpu"]) or 0 for c in pod["spec"]["containers"]), Fraction(0))
-    memory = sum((quantity(c["resources"]["requests"]["memory"]) or 0 for c in pod["spec"]["containers"]), Fraction(0))
+    cpu = sum((quantity(c["resources"]["requests"]["cpu"]) or Fraction(0) for c in pod["spec"]["containers"]),
+              Fraction(0))
+    memory = sum((quantity(c["resources"]["requests"]["memory"]) or Fraction(0) for c in pod["spec"]["containers"]),
+                 Fraction(0))
     return {"requests.cpu": cpu, "limits.cpu": cpu, "cpu": cpu, "requests.memory": memory, "limits.memory": memory,
             "memory": memory, "pods": Fraction(1), "count/pods": Fraction(1)}
 

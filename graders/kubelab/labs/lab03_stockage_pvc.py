@@ -405,10 +405,10 @@ def service(state: ClusterState) -> Verdict:
     target = _target_number(ports[0], pod)
     if target != PORT:
         written = ports[0].get("targetPort", ports[0].get("port"))
-        found = f"`targetPort: {written}`" + ("" if target is not None or not isinstance(written, str)
+        shown = f"`targetPort: {written}`" + ("" if target is not None or not isinstance(written, str)
                                                else ", un nom de port que le conteneur ne déclare pas")
         return failed(f"Le port {PORT} du Service `postgres` devrait mener au port {PORT} de PostgreSQL dans le pod "
-                      f"(trouvé : {found}).", ref)
+                      f"(trouvé : {shown}).", ref)
     return passed(f"Le Service `postgres` expose le port {PORT} vers le port {PORT} du pod `postgres-0`.", ref)
 
 

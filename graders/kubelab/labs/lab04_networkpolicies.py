@@ -160,9 +160,9 @@ def _graph(state: ClusterState) -> Graph:
         cells += analysis.matrix(sources, [destination], [*declared_ports(destination), UNDECLARED_PORT]).cells
     for destination in outsider_endpoints.values():
         cells += analysis.matrix(lab, [destination], [*declared_ports(destination), UNDECLARED_PORT, *DNS_PORTS]).cells
-    for destination in (endpoint(dns), endpoint(other)):
-        if destination is not None:
-            cells += analysis.matrix(lab, [destination], [*DNS_PORTS, UNDECLARED_PORT]).cells
+    for system in (endpoint(dns), endpoint(other)):
+        if system is not None:
+            cells += analysis.matrix(lab, [system], [*DNS_PORTS, UNDECLARED_PORT]).cells
     cells += [analysis.external_cell(source, outside, port) for source in lab for port in OUTSIDE_PORTS]
     return Graph(tuple(cells), components, twin_endpoints, outsider_endpoints, endpoint(dns), endpoint(other), outside)
 
@@ -224,7 +224,7 @@ def _expected_allowed(graph: Graph) -> set[tuple[str, str, str]]:
     def pods_of(app: str) -> list[PodEndpoint]:
         return [pod for pods in (graph.components, graph.twins) for a, pod in pods.items() if a == app]
 
-    keys = set()
+    keys: set[tuple[str, str, str]] = set()
     for source, (target, port) in FLOWS.items():
         keys.update((s.key, d.key, f"{port}/TCP") for s in pods_of(source.split("-")[0]) for d in pods_of(target))
     keys.update((f"{INGRESS_NAMESPACE}/*", d.key, "80/TCP") for d in pods_of("frontend"))

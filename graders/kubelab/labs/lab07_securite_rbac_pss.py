@@ -144,7 +144,7 @@ def access_reviews(api: KubeApi, namespace: str) -> dict[str, list[dict[str, Any
 
 # Privileged, and otherwise as the `restricted` profile wants, with small requests and limits:
 # only Pod Security can have a reason to refuse it (a quota or a LimitRange would not).
-PRIVILEGED_POD = {
+PRIVILEGED_POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "intrus", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
     "spec": {
@@ -489,7 +489,7 @@ def _restricted_problems(spec: dict) -> list[str]:
     of the profile that Pod Security Admission enforces (privileged, capabilities added, host
     namespaces and ports, volume types, `runAsUser: 0`)."""
     pod_context = spec.get("securityContext") or {}
-    problems: list[str] = [f"pod : {', '.join(own)}"] if (own := _pod_level_problems(spec)) else []
+    problems: list[str] = [f"pod : {', '.join(pod_level)}"] if (pod_level := _pod_level_problems(spec)) else []
     for container in _all_containers(spec):
         context = container.get("securityContext") or {}
         name = container.get("name", "?")
