@@ -36,6 +36,11 @@ import jinja2
 import nbformat
 import yaml
 
+from kubelab import manifest_text
+from kubelab.catalog import Lab, available_labs, load_lab
+from kubelab.objects import SECRET_NAME
+from kubelab.typography import french
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TEMPLATE = HERE / "template" / "lab.nb.j2"
@@ -43,13 +48,6 @@ QUESTIONS = HERE / "labs"
 SOURCE = HERE / "source"
 COURSE = REPO / "course"
 
-sys.path.insert(0, str(REPO / "graders"))
-
-from kubelab import manifests  # noqa: E402
-from kubelab.catalog import Lab, available_labs, load_lab  # noqa: E402
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER  # noqa: E402
-from kubelab.objects import SECRET_NAME  # noqa: E402
-from kubelab.typography import french  # noqa: E402
 
 Obj = dict[str, Any]
 HEADER = re.compile(r"^%% (markdown|code)(?: (.*))?$")
@@ -147,7 +145,7 @@ def split_secrets(text: str) -> tuple[list[Obj], str]:
     others: list[str] = []
     for document in documents(text):
         if _kind(document) == "Secret":
-            secrets.extend(manifests.parse(document, "un Secret de la solution"))
+            secrets.extend(manifest_text.parse(document, "un Secret de la solution"))
         else:
             others.append(document)
     return secrets, "\n---\n".join(others)
@@ -178,7 +176,7 @@ def secrets_code(text: str) -> str:
 
 def describe(text: str) -> str:
     """« StatefulSet `postgres` » ou « NetworkPolicy `a`, NetworkPolicy `b` »."""
-    objects = manifests.parse(text, "la solution")
+    objects = manifest_text.parse(text, "la solution")
     return ", ".join(f"{o['kind']} `{o['metadata']['name']}`" for o in objects)
 
 
@@ -203,7 +201,7 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
     parts: list[Part] = []
     applied: set[tuple[str, str, str]] = set()
     for name in names:
-        objects = manifests.parse(solution[name].read_text(encoding="utf-8"), f"« {solution[name]} »")
+        objects = manifest_text.parse(solution[name].read_text(encoding="utf-8"), f"« {solution[name]} »")
         identities = {(o.get("apiVersion", ""), o.get("kind", ""), (o.get("metadata") or {}).get("name", ""))
                       for o in objects}
         call = "modifier" if identities and identities <= applied else "appliquer"
@@ -234,7 +232,7 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
 
 def _own_namespace(text: str, lab: Lab) -> str:
     """Le jeton ``__NAMESPACE__`` des manifestes devient le namespace du lab, que l'apprenant lit."""
-    return text.replace(NAMESPACE_PLACEHOLDER, lab.namespace)
+    return text.replace(manifest_text.NAMESPACE_PLACEHOLDER, lab.namespace)
 
 
 def _notebook_config(lab: Lab) -> dict[str, Any]:
@@ -264,9 +262,21 @@ def questions(lab: Lab) -> list[Question]:
         question.variable = "reponse_" + identifier(question.id)
         question.letters = letters
         question.letters_text = ", ".join(letters[:-1]) + f" ou {letters[-1]}"
-        question.explanation_literal = json.dumps(question.explanation, ensure_ascii=False)
+        question.explanation_literal = string_lines(question.explanation, indent=4)
         found.append(question)
     return found
+
+
+def string_lines(text: str, indent: int, width: int = 100) -> str:
+    """``text`` as adjacent Python string literals, one per line, cut after spaces."""
+    lines, current = [], ""
+    for word in re.split(r"(?<= )", text):
+        if current and len(json.dumps(current + word, ensure_ascii=False)) > width - indent:
+            lines.append(current)
+            current = ""
+        current += word
+    lines.append(current)
+    return "\n".join(" " * indent + json.dumps(line, ensure_ascii=False) for line in lines)
 
 
 def chapter(lab: Lab, course_url: str | None) -> dict[str, str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-import re
 from typing import Any
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
 from kubelab.kube_api import KubeApi
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def apply_yaml(api: KubeApi, text: str, namespace: str | None = None) -> list[dict[str, Any]]:
     """Apply the YAML documents of ``text`` (server-side apply)."""
-    return manifests.apply_all(api, manifests.parse(text, "le test"), namespace)
+    return manifests.apply_all(api, manifest_text.parse(text, "le test"), namespace)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -120,8 +120,8 @@ def to_python(pattern: str) -> str | None:
                     out.append(POSIX.sub(lambda m: POSIX_CLASSES.get(m.group(2), m.group(0)), body))
                     i = close + 1
                     continue
-        if char == "(" and pattern.startswith("(?", i) and "U" in (re.match(r"[a-zA-Z-]*", pattern[i + 2:]) or
-                                                                    re.match("", "")).group(0):
+        flags = re.match(r"[a-zA-Z-]*", pattern[i + 2:])
+        if char == "(" and pattern.startswith("(?", i) and flags is not None and "U" in flags.group(0):
             return None  # ungreedy mode: no Python equivalent short of rewriting every quantifier
         out.append(char)
         i += 1

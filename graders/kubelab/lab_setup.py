@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubelab import manifests
 from kubelab.catalog import Lab
 from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import KubeApi
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, parse, read_yaml_file
 from kubelab.waiting import TIMEOUTS, wait_for
 
 Obj = dict[str, Any]
@@ -42,10 +41,7 @@ def read_expectation(folder: Path) -> Expectation:
     path = folder / "expect.yaml"
     if not path.is_file():
         return Expectation()
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"YAML invalide dans « {path} » : {exc}.") from exc
+    data = read_yaml_file(path) or {}
     return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
                        data.get("description", ""), dict(data.get("hints", {})))
 
@@ -64,9 +60,9 @@ def expectation_problems(lab: Lab, variant: str) -> list[str]:
     folder = lab.folder / variant
     path = folder / "expect.yaml"
     try:
-        data = yaml.safe_load(path.read_text()) if path.is_file() else {}
-    except yaml.YAMLError as exc:
-        return [f"YAML invalide : {exc}"]
+        data = read_yaml_file(path) if path.is_file() else {}
+    except UsageError as exc:
+        return [exc.message]
     if not isinstance(data, dict):
         return ["le document devrait associer des clés (description, drop, fails, messages) à leurs valeurs"]
     problems = [f"clé inconnue « {key} » (connues : {', '.join(EXPECTATION_KEYS)})" for key in data
@@ -112,7 +108,6 @@ def variant_files(lab: Lab, variant: str) -> list[Path]:
     return [base[name] for name in sorted(base)]
 
 
-NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
 SETUP_MANAGER = "kubelab-setup"
 
 
@@ -122,7 +117,7 @@ def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> lis
     objects: list[Obj] = []
     for path in variant_files(lab, variant):
         text = path.read_text().replace(NAMESPACE_PLACEHOLDER, target)
-        objects.extend(manifests.parse(text, f"« {path} »"))
+        objects.extend(parse(text, f"« {path} »"))
     return objects
 
 
@@ -137,7 +132,7 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None, step: int = 1) -
         return _later_step(api, lab, target, step)
     objects: list[Obj] = []
     for path in sorted((lab.folder / "setup").glob("*.yaml")):
-        objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
+        objects.extend(parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
     # Its own field manager: applying the bare namespace must not take back labels that a
     # variant applied earlier (lab 02 labels `monitoring`, the namespace of lab 09).
     api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}, field_manager=SETUP_MANAGER)

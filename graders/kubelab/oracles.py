@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kubelab.sandbox.oracles_build import ALERTMANAGER_VERSION, PROMETHEUS_VERSION, Oracles, cached_oracles
+from kubelab.oracle_binaries import ALERTMANAGER_VERSION, PROMETHEUS_VERSION, Oracles, cached_oracles
 
 TIMEOUT_SECONDS = 20.0
 FIELD_NOT_FOUND = re.compile(r"line (\d+): field (\S+) not found in type (\S+)")

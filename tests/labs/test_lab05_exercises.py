@@ -149,7 +149,8 @@ def test_a_strategy_that_cannot_complete_hangs_and_is_failed(cluster: Cluster) -
     outcome, message = _outcome(before, "web-rollout-feasible")
     assert outcome is Outcome.FAILED and "le pod supplémentaire (`maxSurge: 1`) n'a aucune place" in message
     with Availability(cluster.api, namespace) as seen:
-        assert cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29-alpine", "-n", namespace).returncode == 0
+        updated = cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.29-alpine", "-n", namespace)
+        assert updated.returncode == 0
         status = cluster.kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=15s")
     assert status.returncode != 0 and "1 out of 3 new replicas have been updated" in status.stdout, status.stdout
     assert seen.lowest == 3

@@ -28,7 +28,7 @@ import yaml
 from kubelab import oracles
 from kubelab.catalog import load_lab
 from kubelab.labs.lab09_observabilite import ConfigError, parse_alertmanager, read_prometheus
-from kubelab.sandbox.oracles_build import Oracles, cached_oracles
+from kubelab.oracle_binaries import Oracles, cached_oracles
 
 SEED = 20_261_201
 CASES = 300
@@ -37,7 +37,8 @@ FOLDER = load_lab("09-observabilite").folder
 GOOD_DURATIONS = ["30s", "0", "1m30s", "5ms", "1d2h", "4h", "1w", "1y"]
 BAD_DURATIONS = ["30", "1h1h", "1.5m", "-1s", "2h1d", "", "10S"]
 GOOD_MATCHERS = ['severity="critical"', "severity=critical", 'severity=~"crit.*"', 'severity=~"(?i)CRIT"',
-                 'severity=~"crit\\\\d*"', 'severity=~"[[:alpha:]]+"', 'severity=~"(?P<x>crit)ical"', 'severity!~"warn.*"',
+                 'severity=~"crit\\\\d*"', 'severity=~"[[:alpha:]]+"', 'severity=~"(?P<x>crit)ical"',
+                 'severity!~"warn.*"',
                  '{severity="critical",team="a"}', 'severity="critical", team!="b"', 'severity=~"crit|page"']
 BAD_MATCHERS = ['severity=~"(?=c)crit"', 'severity=~"a\\\\1"', "severity critical", 'severity=~"x{1001}"',
                 'severity=~"a*+"', 'severity=~"(?x)crit"', 'severity=~"\\\\Z"']
@@ -106,7 +107,8 @@ BAD_RELABELS = [{"source_labels": ["__meta_kubernetes_namespace"], "regex": "(.*
                 {"action": "KEEP", "source_labels": ["a"], "regex": "(?=x)"},
                 {"action": "hashmod", "target_label": "shard", "source_labels": ["__address__"]},
                 {"action": "frobnicate"}, {"source_labels": ["a"], "target_label": "b", "regexp": "x"}]
-GOOD_SD = [{"role": "node"}, {"role": "node", "api_server": "https://k:6443", "tls_config": {"insecure_skip_verify": True}},
+GOOD_SD = [{"role": "node"},
+           {"role": "node", "api_server": "https://k:6443", "tls_config": {"insecure_skip_verify": True}},
            {"role": "endpointslice", "selectors": [{"role": "endpointslice", "label": "app=x"}]},
            {"role": "node", "namespaces": {"own_namespace": True}}]
 BAD_SD = [{"role": "nodes"}, {"role": "node", "tls_config": {"insecure_skip_verify": True}},

@@ -32,7 +32,7 @@ import yaml
 from kubelab.netpol.model import Port
 from kubelab.netpol.reachability import Analysis
 from kubelab.pytest_plugin import create_namespace
-from kubelab.waiting import wait_for
+from kubelab.waiting import scaled, wait_for
 from tests.netpol.random_cases import Case, generate
 
 from .conftest import RealCluster, eventually
@@ -96,7 +96,7 @@ def _deploy(real: RealCluster, cases: list[Case]) -> None:
             name = namespace["metadata"]["name"]
             expected = sum(1 for pod in case.pods if pod["metadata"]["namespace"] == name)
             wait_for(real.api, "v1", "Pod", lambda pods, n=expected: sum(_is_ready(p) for p in pods) >= n,
-                     namespace=name, what=f"les pods de {name}", timeout=300)
+                     namespace=name, what=f"les pods de {name}", timeout=scaled(300))
 
 
 def _is_ready(pod: dict[str, Any]) -> bool:
@@ -112,7 +112,7 @@ def _canary(real: RealCluster) -> None:
                               "spec": {"containers": [{"ports": []}]}}))
     real.api.apply(_real_pod({"metadata": {"name": "probe", "namespace": name}, "spec": {"containers": [{}]}}))
     wait_for(real.api, "v1", "Pod", lambda pods: sum(_is_ready(p) for p in pods) >= 2, namespace=name,
-             what="le canari", timeout=120)
+             what="le canari", timeout=scaled(120))
     target = real.api.get("v1", "Pod", "target", name)
     assert target is not None
     ip = target["status"]["podIP"]

@@ -78,7 +78,8 @@ spec:
     apply_yaml(kube_api, template.format(name="autre", source="{configMapRef: {name: autre}}"), namespace)
     wait_for(kube_api, "v1", "Pod", lambda pods: {
         p["metadata"]["name"]: (p["status"].get("containerStatuses") or [{}])[0].get("ready") is True
-        or _waiting_reason(p) for p in pods} == {"bon": True, "prefixe": "CrashLoopBackOff", "autre": "CrashLoopBackOff"},
+        or _waiting_reason(p) for p in pods} == {"bon": True, "prefixe": "CrashLoopBackOff",
+                                                 "autre": "CrashLoopBackOff"},
         namespace=namespace, what="le crash des pods sans la variable, et pas des autres")
 
 

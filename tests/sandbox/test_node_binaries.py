@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from kubelab import manifests
+from kubelab import manifest_text
 from kubelab.sandbox import build, versions
 from kubelab.sandbox.build import NodeBinaries, SandboxBinaries
-from kubelab.waiting import TIMEOUTS
+from kubelab.waiting import deadline as scaled_deadline
 from tests.helpers import REPO, run_cli
 
 BUILDERS = REPO / "sandbox"
@@ -120,7 +120,7 @@ def test_coredns_answers_with_the_dns_addon_corefile(node: NodeBinaries, kube_sa
     process = subprocess.Popen([str(node.coredns), "-conf", str(tmp_path / "Corefile")],
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + TIMEOUTS["pod_ready"]
+        deadline = time.monotonic() + scaled_deadline("pod_ready")
         while _http(f"http://127.0.0.1:{ready}/ready") != (200, "OK"):
             assert process.poll() is None, process.communicate()[0]
             assert time.monotonic() < deadline, "CoreDNS n'est pas prêt"
@@ -215,7 +215,8 @@ def _has_interpreter(executable: Path) -> bool:
 
 
 def _addon_corefile() -> str:
-    config = next(doc for doc in manifests.parse(DNS_ADDON.read_text(), str(DNS_ADDON)) if doc["kind"] == "ConfigMap")
+    documents = manifest_text.parse(DNS_ADDON.read_text(), str(DNS_ADDON))
+    config = next(doc for doc in documents if doc["kind"] == "ConfigMap")
     return str(config["data"]["Corefile"])
 
 

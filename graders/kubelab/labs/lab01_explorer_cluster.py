@@ -39,6 +39,7 @@ from kubelab.objects import (
     containers,
     control_plane_pods,
     default_storage_class,
+    image_reference,
     is_ready,
     labels_of,
     listing,
@@ -108,17 +109,18 @@ def _nearest_key(data: dict, key: str) -> str | None:
     return near[0] if len(near) == 1 else None
 
 
-def _answer(state: ClusterState, key: str) -> tuple[str | None, Verdict | None]:
-    """The learner's value for ``key`` (stripped, under its nearest spelling), or the verdict when there is none."""
+def _answer(state: ClusterState, key: str) -> tuple[str, Verdict | None]:
+    """The learner's value for ``key`` (stripped, under its nearest spelling), or ``""`` and the verdict to
+    return when there is none."""
     configmap = state.get("v1", "ConfigMap", FACTS)
     if configmap is None:
-        return None, failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune ConfigMap).",
-                            CONFIGMAP)
+        return "", failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune "
+                          "ConfigMap).", CONFIGMAP)
     data = configmap.get("data") or {}
     value = data.get(_nearest_key(data, key) or key)
     if value is None or not str(value).strip():
-        return None, failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
-                            f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
+        return "", failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
+                          f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
     return str(value).strip(), None
 
 
@@ -146,7 +148,8 @@ def facts_configmap(state: ClusterState) -> Verdict:
     if missing:
         near = [f"`{k}` au lieu de `{key}`" for key in missing if (k := _nearest_key(data, key)) is not None]
         found = ", ".join(near) if near else (listing(sorted(data)) or "aucune clé")
-        return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : {found}).", CONFIGMAP)
+        return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : "
+                      f"{found}).", CONFIGMAP)
     return passed(f"La ConfigMap `{FACTS}` a les cinq clés {listing(KEYS)}.", CONFIGMAP)
 
 
@@ -224,7 +227,8 @@ def fact_control_plane_pods(state: ClusterState) -> Verdict:
     if missing is not None:
         return missing
     observed = (f"des pods du plan de contrôle tournent dans `kube-system` ({listing(found)})" if found else
-                "aucun pod `kube-apiserver`, `kube-scheduler` ni `kube-controller-manager` ne tourne dans `kube-system`")
+                "aucun pod `kube-apiserver`, `kube-scheduler` ni `kube-controller-manager` ne tourne dans "
+                "`kube-system`")
     return _fact(state, "control-plane-pods", expected, answer.lower() == expected, f"car {observed}",
                  f"exact, {observed}")
 
@@ -242,7 +246,7 @@ MISSING_DEPLOYMENT = failed(f"Le Deployment `{APP}` devrait exister dans le name
 
 def _image_is_nginx(image: str) -> bool:
     """``nginx``, ``nginx:1.27``, ``docker.io/library/nginx@sha256:…`` alike."""
-    return image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] == "nginx"
+    return image_reference(image).name == "nginx"
 
 
 @check("hello-deployment", title="Le Deployment hello", category="configuration", course=COURSE,
@@ -306,7 +310,7 @@ def _service(state: ClusterState) -> dict | None:
 MISSING_SERVICE = failed(f"Le Service `{APP}` devrait exister dans le namespace du lab (trouvé : aucun).", SERVICE)
 
 
-def _target_port_ok(target: object, deployment: dict | None) -> bool:
+def _target_port_ok(target: int | str, deployment: dict | None) -> bool:
     """Does a Service's targetPort designate the container port 80 (by number or by name)?"""
     ports = container_ports(deployment or {})
     if isinstance(target, str) and not target.isdigit():

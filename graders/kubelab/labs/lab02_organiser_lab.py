@@ -49,20 +49,21 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError, authorization_denied
 from kubelab.objects import (
+    all_containers,
     default_storage_class,
     is_ready,
     labels_of,
     listing,
     missing_resources,
     name_of,
-    pod_spec,
+    owned_by,
     pod_template,
     pods_of,
     quantity,
+    references,
     selects,
 )
 from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port, shown_ports
-from kubelab.references import references
 from kubelab.startup import startup_problems, state_lookup
 from kubelab.waiting import TIMEOUTS, wait_for
 
@@ -217,7 +218,8 @@ def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     """
     quotas = wait_for(api, "v1", "ResourceQuota",
                       lambda items: all((q.get("status") or {}).get("hard") for q in items),
-                      namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
+                      namespace=namespace, timeout="quota_synced",
+                      what=f"le calcul des quotas du namespace {namespace}")
     pod = greedy_pod(api.list("v1", "LimitRange", namespace), quotas)
     answer = greedy_pod_answer(api, namespace, pod)
     deadline = time.monotonic() + TIMEOUTS["quota_admission"]
@@ -387,7 +389,8 @@ def dev_limitrange_defaults(state: ClusterState) -> Verdict:
         values = {k: v for item in items for k, v in (item.get(field) or {}).items()}
         missing = [resource for resource in ("cpu", "memory") if resource not in values]
         if missing:
-            problems.append(f"`{field}` pour {listing(missing)} (trouvé : {_labels_text(values) if values else 'absent'})")
+            problems.append(f"`{field}` pour {listing(missing)} (trouvé : "
+                            f"{_labels_text(values) if values else 'absent'})")
     if problems:
         return failed(f"Le LimitRange `{LIMITS}` devrait définir {' ; '.join(problems)}.", ref)
     defaults = {k: v for item in items for k, v in (item.get("default") or {}).items()}
@@ -480,10 +483,8 @@ def catalogue_resources(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
-    spec = pod_spec(deployment)
     problems = [f"conteneur `{c.get('name', '?')}` : {listing(missing)}"
-                for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-                if (missing := missing_resources(c))]
+                for c in all_containers(deployment) if (missing := missing_resources(c))]
     if problems:
         return failed(f"Chaque conteneur du Deployment `{name_of(deployment)}` devrait déclarer requests et limits "
                       f"(manque : {' ; '.join(problems)}).", DEPLOYMENT)
@@ -529,7 +530,7 @@ def catalogue_uses_config(state: ClusterState) -> Verdict:
 def _quota_refusal(state: ClusterState, deployment: dict) -> str | None:
     """The latest FailedCreate message of the Deployment's ReplicaSets (a quota refusing pods), if any."""
     for rs in state.objects("apps/v1", "ReplicaSet"):
-        if not any(r.get("uid") == deployment["metadata"].get("uid") for r in rs["metadata"].get("ownerReferences") or []):
+        if not owned_by(rs, deployment):
             continue
         events = [e for e in state.events_for("ReplicaSet", name_of(rs), limit=50) if e.get("reason") == "FailedCreate"]
         if events:
@@ -562,7 +563,7 @@ def catalogue_available(state: ClusterState) -> Verdict:
     because = f" ; le ReplicaSet signale : {refusal}" if refusal else ""
     # A pod over the quota, or without the resources the quota needs, will not come by itself
     # (unlike « status unknown for quota », while the quota controller computes its usage).
-    refused_by_quota = bool(refusal) and ("exceeded quota" in refusal or "must specify" in refusal)
+    refused_by_quota = refusal is not None and ("exceeded quota" in refusal or "must specify" in refusal)
     return failed(f"{expectation} (trouvé : {len(ready)}{because}).", DEPLOYMENT,
                   pending=bool(wanted) and not refused_by_quota)
 

@@ -42,6 +42,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
 from kubelab.objects import (
     containers,
+    is_image_version,
     is_ready,
     listing,
     missing_resources,
@@ -175,7 +176,7 @@ def statefulset_shape(state: ClusterState) -> Verdict:
     problems = []
     if replicas != 1:
         problems.append(f"1 réplica (trouvé : {replicas})")
-    if image.rsplit("/", 1)[-1].split("@")[0] not in (IMAGE, f"{IMAGE}-alpine") and not image.rsplit("/", 1)[-1].startswith(f"{IMAGE}."):
+    if not is_image_version(image, *IMAGE.split(":")):
         problems.append(f"l'image `{IMAGE}` (trouvé : `{image or 'aucune'}`)")
     if sts["spec"].get("serviceName") != "postgres":
         problems.append(f"`serviceName: postgres` (trouvé : `{sts['spec'].get('serviceName') or 'aucun'}`)")
@@ -292,9 +293,9 @@ def claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", claim.claim)
     ref = ObjectRef("PersistentVolumeClaim", claim.claim)
     phase = (pvc or {}).get("status", {}).get("phase", "absent")
-    if phase != "Bound":
+    if pvc is None or phase != "Bound":
         return failed(f"Le PVC `{claim.claim}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
-    volume = pvc["spec"].get("volumeName", "")  # type: ignore[index]
+    volume = pvc["spec"].get("volumeName", "")
     pv = state.get("v1", "PersistentVolume", volume, CLUSTER_SCOPE)
     if pv is None:
         return failed(f"Le PV `{volume}` lié au PVC `{claim.claim}` devrait exister (trouvé : aucun).", ref)
@@ -401,7 +402,8 @@ def service(state: ClusterState) -> Verdict:
                       ref, pending=_statefulset(state) is not None)
     if not selects(selector, pod["metadata"].get("labels") or {}):
         shown = ", ".join(f"{k}={v}" for k, v in selector.items()) or "aucun"
-        return failed(f"Le sélecteur du Service `postgres` devrait choisir le pod `postgres-0` (sélecteur : {shown}).", ref)
+        return failed("Le sélecteur du Service `postgres` devrait choisir le pod `postgres-0` (sélecteur : "
+                      f"{shown}).", ref)
     target = _target_number(ports[0], pod)
     if target != PORT:
         written = ports[0].get("targetPort", ports[0].get("port"))
@@ -420,7 +422,8 @@ POD = "postgres-0"
 
 def psql(sql: str) -> list[str]:
     """A shell command running ``sql`` with psql inside the postgres container, credentials from its env."""
-    return ["sh", "-c", f'PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres -tA -c "{sql}"']
+    return ["sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres -tA '
+                        f'-c "{sql}"']
 
 
 def psql_rows(output: str) -> list[str]:
@@ -454,7 +457,8 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
                                          and not p["metadata"].get("deletionTimestamp")),
                  namespace=namespace, timeout="live_restart", what=f"le nouveau pod `{POD}` prêt")
         exists = _run_sql(api, namespace, container, f"SELECT to_regclass('{PROBE_TABLE}') IS NOT NULL;") == ["t"]
-        rows = _run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists else ["(table absente)"]
+        rows = (_run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists
+                else ["(table absente)"])
         if exists:
             _run_sql(api, namespace, container, f"DROP TABLE {PROBE_TABLE};")
     except KubelabError as exc:
@@ -462,9 +466,12 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
                         f"(à supprimer : DROP TABLE {PROBE_TABLE};)") from exc
     if marker in rows:
         return [LiveProbeResult(title, True, "la donnée écrite a survécu au redémarrage du pod "
-                                             f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée ensuite).")]
-    return [LiveProbeResult(title, False, f"le marqueur « {marker} » écrit avant la suppression du pod devrait être relu "
-                                          f"(trouvé : {', '.join(rows) or 'aucune ligne'}) : les données ne sont pas sur le volume persistant.")]
+                                             f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée "
+                                             "ensuite).")]
+    return [LiveProbeResult(title, False, f"le marqueur « {marker} » écrit avant la suppression du pod devrait "
+                                          "être relu "
+                                          f"(trouvé : {', '.join(rows) or 'aucune ligne'}) : les données ne sont pas "
+                                          "sur le volume persistant.")]
 
 
 LIVE_PROBES = (persistence,)

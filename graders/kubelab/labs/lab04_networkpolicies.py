@@ -112,7 +112,8 @@ class Graph:
 
 
 def _representative(pods: list[dict], label: str, value: str) -> dict | None:
-    chosen = sorted((p for p in pods if labels_of(p).get(label) == value and not p["metadata"].get("deletionTimestamp")),
+    chosen = sorted((p for p in pods
+                     if labels_of(p).get(label) == value and not p["metadata"].get("deletionTimestamp")),
                     key=lambda p: (not is_ready(p), name_of(p)))
     return chosen[0] if chosen else None
 
@@ -267,9 +268,10 @@ def default_deny(state: ClusterState) -> Verdict:
                 covered[kind].append(name_of(policy))
     missing = [kind for kind, names in covered.items() if not names]
     if missing:
+        found = "aucune politique" if not _policies(state) else "aucun refus par défaut pour ce sens"
         return failed("Une politique avec `podSelector: {}` devrait refuser par défaut le trafic "
                       f"{' et '.join('entrant' if k == 'Ingress' else 'sortant' for k in missing)} de tous les pods "
-                      f"(trouvé : {'aucune politique' if not _policies(state) else 'aucun refus par défaut pour ce sens'}).")
+                      f"(trouvé : {found}).")
     names = sorted({n for names in covered.values() for n in names})
     return passed(f"{listing(names)} refuse(nt) par défaut le trafic entrant et sortant de tous les pods.")
 
@@ -361,9 +363,8 @@ def no_extra_flows(state: ClusterState) -> Verdict:
     if (missing := _missing_pods(state, graph)) is not None:
         return missing
     expected = _expected_allowed(graph)
-    extra = _summary([c for c in graph.cells if c.allowed and c.source != c.destination
-                      and not _dns_elsewhere(c, graph) and (c.source.key, c.destination.key, c.port.label) not in expected],
-                     graph)
+    extra = _summary([c for c in graph.cells if c.allowed and c.source != c.destination and not _dns_elsewhere(c, graph)
+                      and (c.source.key, c.destination.key, c.port.label) not in expected], graph)
     if extra:
         return failed(f"{_flows(extra, 'bloqué')} (trouvé : autorisé).")
     blocked = sum(1 for c in graph.cells if not c.allowed)
@@ -381,7 +382,8 @@ def policies_select_pods(state: ClusterState) -> Verdict:
         return failed("Le namespace devrait contenir des NetworkPolicies (trouvé : aucune).")
     pods = state.objects("v1", "Pod")
     useless = [name_of(p) for p in policies
-               if not any(matches_selector(labels_of(pod), (p.get("spec") or {}).get("podSelector") or {}) for pod in pods)]
+               if not any(matches_selector(labels_of(pod), (p.get("spec") or {}).get("podSelector") or {})
+                          for pod in pods)]
     if useless:
         return failed(f"Les politiques {listing(useless)} devraient sélectionner au moins un pod (trouvé : aucun).",
                       *(ObjectRef("NetworkPolicy", n) for n in useless))
@@ -443,10 +445,12 @@ def _flow_result(flow: LiveFlow, expected_allowed: bool, exit_code: int | None,
     title = f"{source} → {target}:{port}"
     if problem:
         return LiveProbeResult(title, None, f"attendu : {expected} ; non mesuré : {problem}.")
-    return LiveProbeResult(title, seen == expected, f"attendu : {expected} ; observé : {seen} (nc -z, code {exit_code}).")
+    return LiveProbeResult(title, seen == expected, f"attendu : {expected} ; observé : {seen} (nc -z, code "
+                                                    f"{exit_code}).")
 
 
-def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str, port: int) -> tuple[int | None, str | None]:
+def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str,
+             port: int) -> tuple[int | None, str | None]:
     name = f"kubelab-sonde-{secrets.token_hex(3)}"
     pod_name = name_of(source_pod)
     add_ephemeral_container(api, namespace, pod_name, ephemeral_container(
@@ -462,7 +466,9 @@ def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str, por
     if pod is None:
         return None, f"le pod « {pod_name} » a disparu pendant la mesure"
     stuck = ephemeral_stuck(pod, name)
-    return (None, f"le conteneur éphémère ne démarre pas ({stuck})") if stuck else (ephemeral_exit_code(pod, name), None)
+    if stuck:
+        return None, f"le conteneur éphémère ne démarre pas ({stuck})"
+    return ephemeral_exit_code(pod, name), None
 
 
 @live_probe("matrice en direct")

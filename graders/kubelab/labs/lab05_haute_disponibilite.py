@@ -21,6 +21,7 @@ import yaml
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import KubeApi
+from kubelab.microk8s import VOTERS, dqlite_roles, is_control_plane
 from kubelab.objects import (
     containers,
     is_ready,
@@ -35,8 +36,6 @@ from kubelab.objects import (
     selects,
 )
 from kubelab.ports import declared_ports, target_of
-from kubelab.sandbox import profile
-from kubelab.sandbox.status_report import VOTERS, dqlite_roles
 from kubelab.scheduling import places, rollout_feasibility, scaled, strategy_of
 
 registry = Registry()
@@ -71,11 +70,11 @@ def microk8s_status(_api: KubeApi, _namespace: str) -> Any:
         return None
 
 
-PROBES = {"microk8s-status": Probe(microk8s_status, needs=None, local=True)}
+PROBES = {"microk8s-status": Probe(microk8s_status)}
 
 
 def _control_plane(node: dict) -> bool:
-    return profile.is_control_plane(node) or "node-role.kubernetes.io/control-plane" in labels_of(node)
+    return is_control_plane(node) or "node-role.kubernetes.io/control-plane" in labels_of(node)
 
 
 def _web(state: ClusterState) -> dict | None:
@@ -95,8 +94,8 @@ def _web_pods(state: ClusterState) -> list[dict]:
 def control_plane_nodes(state: ClusterState) -> Verdict:
     """« au moins trois nœuds du plan de contrôle, tous `Ready` »."""
     nodes = [n for n in state.objects("v1", "Node", CLUSTER_SCOPE) if _control_plane(n)]
-    ready = [name_of(n) for n in nodes if profile.is_ready(n)]
-    not_ready = [name_of(n) for n in nodes if not profile.is_ready(n)]
+    ready = [name_of(n) for n in nodes if is_ready(n)]
+    not_ready = [name_of(n) for n in nodes if not is_ready(n)]
     if len(ready) < MIN_REPLICAS or not_ready:
         extra = f", non prêts : {listing(not_ready)}" if not_ready else ""
         return failed(f"Le cluster devrait avoir au moins 3 nœuds du plan de contrôle, tous Ready "
@@ -116,7 +115,7 @@ def ha_formed(state: ClusterState) -> Verdict:
         voters = [m.get("address", "?") for m in members if m.get("role") == "voter"]
         source = "d'après « microk8s status »"
     else:
-        nodes = [n for n in state.objects("v1", "Node", CLUSTER_SCOPE) if _control_plane(n) and profile.is_ready(n)]
+        nodes = [n for n in state.objects("v1", "Node", CLUSTER_SCOPE) if _control_plane(n) and is_ready(n)]
         voters = [name_of(node) for node, role in dqlite_roles(nodes) if role == "voter"]
         source = "d'après les nœuds, selon les règles de dqlite"
     if len(voters) < VOTERS:
@@ -369,7 +368,8 @@ def rollout_done(state: ClusterState) -> Verdict:
                       pending=not observed)
     before, after = listing(_images(older[-1])), listing(target)
     wanted = spec.get("replicas", 1)
-    progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+    progressing: dict[str, Any] = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         return failed(f"La mise à jour de `web` ({before} → {after}) devrait aller au bout (trouvé : abandonnée "
                       f"après progressDeadlineSeconds : {progressing.get('message', '')}{_waiting_pod(state)}).", WEB)

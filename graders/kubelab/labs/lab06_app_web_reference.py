@@ -63,6 +63,9 @@ from kubelab.credentials import plaintext_findings, secret_with_keys
 from kubelab.objects import (
     SECRET_NAME,
     containers,
+    env_references,
+    image_reference,
+    is_image_version,
     is_ready,
     labels_of,
     listing,
@@ -178,11 +181,6 @@ def _selector_text(selector: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) or "aucun"
 
 
-def _image_name(image: str) -> str:
-    """``docker.io/library/postgres:17@sha256:…`` -> ``postgres:17``."""
-    return image.rsplit("/", 1)[-1].split("@")[0]
-
-
 def _credentials(state: ClusterState) -> str:
     """The database's credentials Secret: `postgres-credentials`, else the Secret PostgreSQL reads its
     password from, when that one exists. So a Secret named otherwise, and used so everywhere, costs
@@ -198,11 +196,8 @@ def _credentials(state: ClusterState) -> str:
 
 def _secret_var(container: Obj, secret: str, key: str) -> str | None:
     """The name of a variable read by ``secretKeyRef`` from ``secret``/``key``, if any."""
-    for var in container.get("env") or []:
-        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
-        if ref.get("name") == secret and ref.get("key") == key:
-            return var.get("name", "")
-    return None
+    return next((ref.variable or "" for ref in env_references(container)
+                 if ref.via == "env" and ref.kind == "Secret" and ref.name == secret and ref.key == key), None)
 
 
 def _env_from_secret(container: Obj, secret: str) -> bool:
@@ -224,7 +219,8 @@ def _password_vars(container: Obj) -> str:
             found.append(f"`{name}` ← Secret `{ref.get('name', '?')}`, clé `{ref.get('key', '?')}`")
         elif "configMapKeyRef" in source:
             found.append(f"`{name}` ← ConfigMap `{source['configMapKeyRef'].get('name', '?')}`")
-    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or [] if "secretRef" in s]
+    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or []
+                    if "secretRef" in s]
     found += [f"`envFrom` du Secret `{name}`" for name in secrets_from]
     return ", ".join(found) or "aucune variable de mot de passe"
 
@@ -261,7 +257,7 @@ def _postgres_container(sts: Obj) -> Obj:
     """The PostgreSQL container: the one called `postgres`, else the one running a postgres image, else the first."""
     listed = containers(sts)
     return next((c for c in listed if c.get("name") == "postgres"),
-                next((c for c in listed if _image_name(c.get("image", "")).split(":")[0] == "postgres"),
+                next((c for c in listed if image_reference(c.get("image", "")).name == "postgres"),
                      listed[0] if listed else {}))
 
 
@@ -311,13 +307,15 @@ def backend_config(state: ClusterState) -> Verdict:
         return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
     configmap = state.get("v1", "ConfigMap", CONFIGMAP)
     if configmap is None:
-        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).", ObjectRef("ConfigMap", CONFIGMAP))
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).",
+                      ObjectRef("ConfigMap", CONFIGMAP))
     ways, used = set(), set()
     for container in containers(backend):
-        from_env = {(s.get("configMapRef") or {}).get("name") for s in container.get("envFrom") or [] if "configMapRef" in s}
-        from_keys = {((v.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name")
-                     for v in container.get("env") or [] if "configMapKeyRef" in (v.get("valueFrom") or {})}
-        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys)) if CONFIGMAP in names}
+        config = [source for source in env_references(container) if source.kind == "ConfigMap"]
+        from_env = {source.name for source in config if source.via == "envFrom"}
+        from_keys = {source.name for source in config if source.via == "env"}
+        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys))
+                 if CONFIGMAP in names}
         used |= from_env | from_keys
     if not ways:
         found = f"ConfigMap {listing(sorted(n or '?' for n in used))}" if used else "aucune ConfigMap"
@@ -433,7 +431,8 @@ def web_replicas(state: ClusterState) -> Verdict:
     problems, pending = _web_problems(state, problem)
     if problems:
         return failed(f"Les Deployments `frontend` et `backend` devraient avoir au moins {MIN_REPLICAS} réplicas prêts "
-                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB), pending=pending)
+                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB),
+                      pending=pending)
     return passed(f"Les Deployments `frontend` et `backend` ont chacun au moins {MIN_REPLICAS} réplicas prêts.",
                   *(ObjectRef("Deployment", n) for n in WEB))
 
@@ -490,8 +489,9 @@ def redis_ready(state: ClusterState) -> Verdict:
     if redis is None:
         return failed("Le Deployment `redis` devrait exister (trouvé : aucun).", ref)
     images = [c.get("image", "") for c in containers(redis)]
-    if not any(_image_name(image).split(":")[0] == "redis" for image in images):
-        return failed(f"Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : {listing(images) or 'aucune'}).",
+    if not any(image_reference(image).name == "redis" for image in images):
+        return failed("Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : "
+                      f"{listing(images) or 'aucune'}).",
                       ref)
     if (blocked := _blocked(state, redis)) is not None:
         return failed(f"Le Deployment `redis` devrait avoir 1 pod prêt (trouvé : {blocked}).", ref)
@@ -512,8 +512,7 @@ def postgres_statefulset(state: ClusterState) -> Verdict:
     container = _postgres_container(sts)
     image = container.get("image", "")
     problems = []
-    short = _image_name(image)
-    if not (short == POSTGRES_IMAGE or short.startswith((f"{POSTGRES_IMAGE}-", f"{POSTGRES_IMAGE}."))):
+    if not is_image_version(image, *POSTGRES_IMAGE.split(":")):
         problems.append(f"l'image `{POSTGRES_IMAGE}` (trouvé : `{image or 'aucune'}`)")
     lookup = state_lookup(state)
     sources = {name: variable_source(container, name, lookup) for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")}
@@ -610,7 +609,8 @@ def services_ports(state: ClusterState) -> Verdict:
         if port not in ports:
             problems.append(f"`{name}` : port {', '.join(map(str, ports)) or 'aucun'} au lieu de {port}")
     if problems:
-        return failed(f"Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type ClusterIP avec "
+        return failed("Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type "
+                      "ClusterIP avec "
                       f"leurs ports 80, 8080, 6379 et 5432 (trouvé : {' ; '.join(problems)}).", *SERVICE_REFS)
     return passed("Les Services `frontend`, `backend`, `redis` et `postgres` sont en ClusterIP sur les ports 80, 8080, "
                   "6379 et 5432.", *SERVICE_REFS)
@@ -646,7 +646,8 @@ def services_select(state: ClusterState) -> Verdict:
     if problems:
         return failed(f"Le sélecteur de chaque Service devrait choisir des pods prêts de son composant, et eux seuls "
                       f"(trouvé : {' ; '.join(problems)}).", *SERVICE_REFS, pending=pending)
-    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.", *SERVICE_REFS)
+    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.",
+                  *SERVICE_REFS)
 
 
 @check("services-target-ports", title="Chaque targetPort est un port déclaré du conteneur", category="réseau",
@@ -675,7 +676,8 @@ def services_target_ports(state: ClusterState) -> Verdict:
 
 
 @check("ingress-class-public", title="L'Ingress webapp sur la classe public", category="réseau", course=COURSE,
-       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : « microk8s enable ingress »).")
+       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : "
+            "« microk8s enable ingress »).")
 def ingress_class(state: ClusterState) -> Verdict:
     ingress = state.get("networking.k8s.io/v1", "Ingress", INGRESS)
     if ingress is None:
@@ -706,7 +708,8 @@ def ingress_tls(state: ClusterState) -> Verdict:
     wanted = list(dict.fromkeys([*HOSTS, *(r["host"] for r in ingress["spec"].get("rules") or [] if r.get("host"))]))
     missing = [host for host in wanted if host not in covered]
     if missing:
-        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec `{e.get('secretName') or 'aucun Secret'}`"
+        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec "
+                          f"`{e.get('secretName') or 'aucun Secret'}`"
                           for e in entries)
         return failed(f"La section `tls` de l'Ingress `{INGRESS}` devrait couvrir {listing(missing)} avec le Secret "
                       f"`{TLS_SECRET}` (trouvé : {found}).", ING)
@@ -749,7 +752,8 @@ def ingress_routes(state: ClusterState) -> Verdict:
             shown = ", ".join(f"`{b.get('name', '?')}:{port_text(b.get('port') or {})}`" for b in backends)
             problems.append(f"`{host}` → {shown}")
     if problems:
-        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
+        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et "
+                      "`api.lab.local` vers "
                       f"`backend:8080` (trouvé : {' ; '.join(problems)}).", ING)
     return passed(f"L'Ingress `{INGRESS}` envoie `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
                   "`backend:8080`.", ING)

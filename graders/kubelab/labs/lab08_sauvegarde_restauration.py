@@ -38,9 +38,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
 from kubelab.catalog import SetupStep
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
@@ -190,7 +191,7 @@ def parse_schedule(schedule: str) -> Schedule:
         raise CronError(f"5 champs attendus (minute heure jour-du-mois mois jour-de-la-semaine), {len(parts)} trouvés")
     values: list[frozenset[int]] = []
     stars: list[bool] = []
-    for part_text, field in zip(parts, FIELDS):
+    for part_text, field in zip(parts, FIELDS, strict=True):
         field_values: set[int] = set()
         field_star = False
         for part in part_text.split(","):
@@ -232,8 +233,8 @@ def cadence(parsed: Schedule) -> Cadence:
         fires = dom_match and dow_match if parsed.dom_star or parsed.dow_star else dom_match or dow_match
         if fires:
             days.append(offset)
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    gaps += [(b - a) * 1440 - times[-1] + times[0] for a, b in zip(days, days[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
+    gaps += [(b - a) * 1440 - times[-1] + times[0] for a, b in pairwise(days)]
     every_day = len(days) == SIMULATED_DAYS
     if not days:
         return Cadence(times, False, 0.0)
@@ -253,7 +254,7 @@ def _duration_text(minutes: float) -> str:
 
 def _every(minutes: float) -> str:
     """« chaque minute », « toutes les 5 min », « chaque heure »…"""
-    named = {1: "chaque minute", 60: "chaque heure", 1440: "chaque jour"}
+    named: dict[float, str] = {1: "chaque minute", 60: "chaque heure", 1440: "chaque jour"}
     return named.get(minutes, f"toutes les {_duration_text(minutes)}") if minutes == int(minutes) else \
         f"toutes les {_duration_text(minutes)}"
 
@@ -293,7 +294,7 @@ def backup_objects() -> list[Obj]:
     folder = labs_root() / LAB_ID / BACKUP_FOLDER
     objects: list[Obj] = []
     for path in sorted(folder.glob("*.yaml")):
-        objects.extend(clean_export(o) for o in manifests.parse(path.read_text(), f"« {path} »"))
+        objects.extend(clean_export(o) for o in manifest_text.parse(path.read_text(), f"« {path} »"))
     return objects
 
 
@@ -442,7 +443,8 @@ def _cronjob(state: ClusterState) -> Obj | None:
 
 
 @check("backup-pvc", title="Le PVC des sauvegardes", category="stockage", course=COURSE,
-       hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`. "
+       hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins "
+            "`1Gi`. "
             "Il reste Pending jusqu'à la première sauvegarde (WaitForFirstConsumer) : c'est normal.")
 def backup_pvc(state: ClusterState) -> Verdict:
     """« | PersistentVolumeClaim | `backup-storage` | classe par défaut, `ReadWriteOnce`, au moins `1Gi` | »."""
@@ -490,7 +492,8 @@ def backup_concurrency(state: ClusterState) -> Verdict:
         return MISSING_CRON
     policy = (cron.get("spec") or {}).get("concurrencyPolicy", "Allow")
     if policy != "Forbid":
-        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer `concurrencyPolicy: Forbid` (trouvé : `{policy}`).", CRON)
+        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer `concurrencyPolicy: Forbid` (trouvé : "
+                      f"`{policy}`).", CRON)
     return passed(f"Le CronJob `{CRONJOB}` ne lance jamais deux sauvegardes en même temps.", CRON)
 
 
@@ -517,7 +520,8 @@ def backup_history(state: ClusterState) -> Verdict:
                   f"{_count(kept[1], 'Job échoué', 'Jobs échoués')}.", CRON)
 
 
-@check("backup-restart-policy", title="Une sauvegarde ratée est relancée dans son pod", category="fiabilité", course=COURSE,
+@check("backup-restart-policy", title="Une sauvegarde ratée est relancée dans son pod", category="fiabilité",
+       course=COURSE,
        hint="Dans le gabarit de pod du Job : `restartPolicy: OnFailure`, pour réessayer dans le même pod, "
             "sur le nœud où le volume est déjà attaché, plutôt que semer des pods en échec.")
 def backup_restart_policy(state: ClusterState) -> Verdict:
@@ -544,7 +548,8 @@ def backup_volume_mounted(state: ClusterState) -> Verdict:
     claimed = [v.get("name") for v in volumes if (v.get("persistentVolumeClaim") or {}).get("claimName") == CLAIM]
     if not claimed:
         found = ", ".join(f"volume `{v.get('name')}` de type {_volume_source(v)}" for v in volumes) or "aucun volume"
-        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer un volume issu du PVC `{CLAIM}` (trouvé : {found}).", CRON)
+        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer un volume issu du PVC `{CLAIM}` (trouvé : "
+                      f"{found}).", CRON)
     mounts = [(c.get("name"), m) for c in containers(cron) for m in c.get("volumeMounts") or []
               if m.get("name") in claimed]
     writable = [(name, m) for name, m in mounts if not m.get("readOnly")]
@@ -574,7 +579,8 @@ def configmap_restored(state: ClusterState) -> Verdict:
     ref = ObjectRef("ConfigMap", CONFIGMAP)
     expected = _inventory(state, f"configmap.{CONFIGMAP}")
     if expected is None:
-        return failed(f"La ConfigMap `{CONFIGMAP}` devrait être comparée à l'inventaire (trouvé : {NO_INVENTORY}).", ref)
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait être comparée à l'inventaire (trouvé : "
+                      f"{NO_INVENTORY}).", ref)
     configmap = state.get("v1", "ConfigMap", CONFIGMAP)
     if configmap is None:
         return failed(f"La ConfigMap `{CONFIGMAP}` devrait être restaurée (trouvé : aucune).", ref)
@@ -624,7 +630,8 @@ def secret_restored(state: ClusterState) -> Verdict:
     if differences:
         problems.append(differences)
     if problems:
-        return failed(f"Le Secret `{SECRET}` devrait avoir le contenu sauvegardé (trouvé : {' ; '.join(problems)}).", ref)
+        return failed(f"Le Secret `{SECRET}` devrait avoir le contenu sauvegardé (trouvé : "
+                      f"{' ; '.join(problems)}).", ref)
     keys = sorted(secret_keys(secret))
     return passed(f"Le Secret `{SECRET}` est de retour avec les mêmes valeurs pour {listing(keys)} "
                   "(comparées par empreinte, jamais affichées).", ref)
@@ -637,7 +644,8 @@ def deployment_restored(state: ClusterState) -> Verdict:
     """« même image, même nombre de réplicas et mêmes références à la configuration pour le Deployment »."""
     expected = _inventory(state, f"deployment.{DEPLOYMENT}")
     if expected is None:
-        return failed(f"Le Deployment `{DEPLOYMENT}` devrait être comparé à l'inventaire (trouvé : {NO_INVENTORY}).", APP)
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait être comparé à l'inventaire (trouvé : "
+                      f"{NO_INVENTORY}).", APP)
     deployment = state.get("apps/v1", "Deployment", DEPLOYMENT)
     if deployment is None:
         return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré (trouvé : aucun).", APP)
@@ -656,11 +664,13 @@ def deployment_restored(state: ClusterState) -> Verdict:
     extra = [r for r in actual["references"] if r not in expected["references"]]
     if missing:
         problems.append(f"{'la référence' if len(missing) == 1 else 'les références'} "
-                        f"{' ; '.join(f'« {r} »' for r in missing)} (trouvé : absente{'s' if len(missing) > 1 else ''})")
+                        f"{' ; '.join(f'« {r} »' for r in missing)} (trouvé : "
+                        f"absente{'s' if len(missing) > 1 else ''})")
     if extra:
         problems.append(f"aucune autre référence à la configuration (trouvé : {' ; '.join(f'« {r} »' for r in extra)})")
     if problems:
-        return failed(f"Le Deployment `{DEPLOYMENT}` devrait avoir le contenu sauvegardé : {' ; '.join(problems)}.", APP)
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait avoir le contenu sauvegardé : "
+                      f"{' ; '.join(problems)}.", APP)
     images = listing(sorted(set(expected["images"].values())))
     return passed(f"Le Deployment `{DEPLOYMENT}` est de retour à l'identique : {expected['replicas']} réplicas, "
                   f"image {images}, {len(expected['references'])} références à la configuration.", APP)

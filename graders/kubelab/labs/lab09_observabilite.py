@@ -29,6 +29,7 @@ Nothing here talks to a running Prometheus or Alertmanager, and no Secret value 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,10 +43,14 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
 from kubelab.kube_api import KubeApi
+from kubelab.manifest_text import yaml_position, yaml_reason
 from kubelab.objects import (
     SECRET_NAME,
+    all_containers,
     containers,
+    env_references,
     env_var,
+    image_reference,
     is_ready,
     listing,
     missing_references,
@@ -101,7 +106,7 @@ def tool_verdicts(api: KubeApi, namespace: str) -> Obj:
     return verdicts
 
 
-PROBES = {"configuration-tools": Probe(tool_verdicts, needs=None, local=True)}
+PROBES = {"configuration-tools": Probe(tool_verdicts, needs=None)}
 
 
 def _tool(state: ClusterState, key: str) -> Obj | None:
@@ -119,7 +124,7 @@ class _StrictLoader(yaml.SafeLoader):
     """YAML as Prometheus and Alertmanager read it (Go's strict unmarshal): no duplicate keys."""
 
 
-def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Obj:
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
@@ -134,32 +139,6 @@ def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = 
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
-
-YAML_PROBLEMS = (
-    ("mapping values are not allowed", "« : » inattendu ici (indentation décalée, ou valeur à mettre entre guillemets)"),
-    ("could not find expected ':'", "un « : » manque après une clé"),
-    ("that cannot start any token", "caractère interdit en début de valeur (une tabulation ? YAML n'indente "
-                                    "qu'avec des espaces)"),
-    ("expected <block end>", "indentation incohérente"),
-    ("did not find expected key", "indentation incohérente"),
-    ("did not find expected '-' indicator", "indentation incohérente dans une liste"),
-    ("expected ',' or ']'", "« , » ou « ] » attendu (crochet non fermé ?)"),
-    ("expected ',' or '}'", "« , » ou « } » attendu (accolade non fermée ?)"),
-    ("found unexpected end of stream", "fin du texte inattendue (guillemet non fermé ?)"),
-    ("found undefined alias", "alias inconnu"),
-)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """``ligne 7, colonne 12 : « : » inattendu ici`` for a YAML error (positions inside the key's text)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    text = next((french for english, french in YAML_PROBLEMS if english in problem), None)
-    if text is None:
-        text = problem if problem.startswith("la clé") else f"« {problem} »"
-    where = f"ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else "position inconnue"
-    return f"{where} : {text}"
-
 
 def _config_text(state: ClusterState, name: str, key: str) -> tuple[str | None, str]:
     """The text of a ConfigMap key, or ``None`` and what was found instead."""
@@ -178,7 +157,7 @@ def load_yaml(text: str) -> Any:
     try:
         documents = list(yaml.load_all(text, Loader=_StrictLoader))  # a SafeLoader
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML invalide, {_yaml_problem(exc)}") from exc
+        raise ConfigError(f"YAML invalide, {yaml_position(exc) or 'position inconnue'} : {yaml_reason(exc)}") from exc
     if len(documents) > 1:
         raise ConfigError(f"un seul document YAML attendu (trouvé : {len(documents)}, séparés par « --- »)")
     return documents[0] if documents else None
@@ -378,7 +357,7 @@ def read_prometheus(text: str) -> PrometheusConfig:
             problems.append(f"`{_path(where, 'job_name')}` : le job « {name} » est déjà défini en "
                             f"`{_path('scrape_configs', seen[name])}` (un nom par job)")
         seen.setdefault(name, index)
-        collect(lambda job=job, where=where, name=name: _check_job(job, where, name, interval or 60))
+        collect(functools.partial(_check_job, job, where, name, interval or 60))
         jobs.append(ScrapeJob(index, name, job))
     return PrometheusConfig(tuple(jobs), tuple(problems))
 
@@ -417,7 +396,8 @@ def _check_job(job: Obj, where: str, name: str, interval: float) -> None:
 
 def _check_kubernetes_sd(job: Obj, where: str) -> None:
     """``kubernetes_sd_configs`` as the Kubernetes discovery validates it."""
-    for sd_index, raw_sd in enumerate(_expect_list(job.get("kubernetes_sd_configs"), _path(where, "kubernetes_sd_configs"))):
+    discoveries = _expect_list(job.get("kubernetes_sd_configs"), _path(where, "kubernetes_sd_configs"))
+    for sd_index, raw_sd in enumerate(discoveries):
         sd_where = _path(where, "kubernetes_sd_configs", sd_index)
         sd = _expect_mapping(raw_sd, sd_where, required=True)
         _unknown_fields(sd, KUBERNETES_SD_FIELDS, sd_where, "Prometheus")
@@ -589,16 +569,12 @@ def _grafana_container(deployment: Obj) -> Obj | None:
 
 def _image_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned ``grafana/grafana`` (a registry host in front is fine), or ``None``."""
-    reference, _, digest = image.partition("@")
-    slash, colon = reference.rfind("/"), reference.rfind(":")
-    path, tag = (reference[:colon], reference[colon + 1:]) if colon > slash else (reference, "")
-    host, _, rest = path.partition("/")
-    if rest and ("." in host or ":" in host or host == "localhost"):
-        path = rest
-    if path != IMAGE_REPOSITORY:
+    reference = image_reference(image)
+    if reference.repository != IMAGE_REPOSITORY:
         return f"l'image `{IMAGE_REPOSITORY}` (trouvé : `{image or 'aucune'}`)"
-    if digest:
+    if reference.digest:
         return None
+    tag = reference.tag
     if not tag or tag == "latest" or not tag[0].isdigit():
         return (f"une version précise de l'image, par exemple `{IMAGE_REPOSITORY}:12.2.1` "
                 f"(trouvé : `{image}`)")
@@ -650,13 +626,12 @@ def _credential_source(container: Obj, variable: str) -> str | None:
         return "absente"
     if var.get("value"):
         return "valeur en clair"
-    source = var.get("valueFrom") or {}
-    ref = source.get("secretKeyRef")
-    if ref is None:
-        other = next(iter(source), None)
+    ref = next((r for r in env_references(container) if r.via == "env" and r.variable == variable), None)
+    if ref is None or ref.kind != "Secret":
+        other = next(iter(var.get("valueFrom") or {}), None)
         return f"`{other}`" if other else "valeur vide"
-    if ref.get("name") != SECRET or ref.get("key") != CREDENTIALS[variable]:
-        return f"Secret `{ref.get('name')}`, clé `{ref.get('key')}`"
+    if ref.name != SECRET or ref.key != CREDENTIALS[variable]:
+        return f"Secret `{ref.name}`, clé `{ref.key}`"
     return None
 
 
@@ -694,9 +669,7 @@ def grafana_no_plaintext(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
-    spec = pod_spec(deployment)
-    leaked = [name for c in (*(spec.get("initContainers") or []), *(spec.get("containers") or []))
-              for name in _plaintext_credentials(c)]
+    leaked = [name for c in all_containers(deployment) for name in _plaintext_credentials(c)]
     if leaked:
         return failed(f"Le Deployment `{DEPLOYMENT}` ne devrait contenir aucun identifiant en clair "
                       f"(trouvé : {listing(leaked)}).", DEPLOY_REF)
@@ -764,7 +737,7 @@ def grafana_claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", CLAIM)
     ref = ObjectRef("PersistentVolumeClaim", CLAIM)
     phase = ((pvc or {}).get("status") or {}).get("phase", "absent")
-    if phase != "Bound":
+    if pvc is None or phase != "Bound":
         used = _uses_claim(_deployment(state))
         why = "" if used or pvc is None else " ; aucun pod du Deployment `grafana` ne l'utilise"
         return failed(f"Le PVC `{CLAIM}` devrait être Bound (trouvé : {phase}{why}).", ref,
@@ -803,7 +776,8 @@ def grafana_pods_ready(state: ClusterState) -> Verdict:
 ALERTMANAGER_FIELDS = frozenset({"global", "route", "receivers", "inhibit_rules", "templates", "time_intervals",
                                  "mute_time_intervals", "tracing", "event_recorder"})
 ROUTE_FIELDS = frozenset({"receiver", "group_by", "continue", "matchers", "match", "match_re", "routes", "group_wait",
-                          "group_interval", "repeat_interval", "mute_time_intervals", "active_time_intervals", "labels"})
+                          "group_interval", "repeat_interval", "mute_time_intervals", "active_time_intervals",
+                          "labels"})
 GLOBAL_FIELDS = frozenset({
     "resolve_timeout", "http_config", "jira_api_url", "smtp_from", "smtp_hello", "smtp_smarthost", "smtp_auth_username",
     "smtp_auth_password", "smtp_auth_password_file", "smtp_auth_secret", "smtp_auth_secret_file", "smtp_auth_identity",
@@ -902,7 +876,8 @@ def _route_matchers(route: Obj, path: str) -> tuple[Matcher, ...]:
             if not isinstance(name, str) or not LABEL_NAME.match(name):
                 raise ConfigError(f"`{_path(path, key)}` : nom de label invalide « {name} »")
             if isinstance(value, (dict, list)) or value is None:
-                raise ConfigError(f"`{_path(path, key, name)}` devrait être une valeur de label (trouvé : {_shown(value)})")
+                raise ConfigError(f"`{_path(path, key, name)}` devrait être une valeur de label (trouvé : "
+                                  f"{_shown(value)})")
             text = _shown(value)
             if op == "=~":
                 _regex(text, _path(path, key, name))
@@ -910,7 +885,8 @@ def _route_matchers(route: Obj, path: str) -> tuple[Matcher, ...]:
     for index, line in enumerate(_expect_list(route.get("matchers"), _path(path, "matchers"))):
         where = _path(path, "matchers", index)
         if not isinstance(line, str):
-            raise ConfigError(f"`{where}` devrait être un texte comme `severity=\"critical\"` (trouvé : {_shown(line)})")
+            raise ConfigError(f"`{where}` devrait être un texte comme `severity=\"critical\"` (trouvé : "
+                              f"{_shown(line)})")
         parts = _split_matchers(line)
         if not parts:
             raise ConfigError(f"`{where}` : matcher vide")
@@ -965,7 +941,8 @@ def _route_settings_problems(route: Obj, path: str) -> list[str]:
         if invalid:
             problems.append(f"`{_path(path, 'group_by')}` : nom de label invalide « {invalid[0]} »")
         elif "..." in names and len(names) > 1:
-            problems.append(f"`{_path(path, 'group_by')}` : `...` (tous les labels) ne se combine avec aucun autre label")
+            problems.append(f"`{_path(path, 'group_by')}` : `...` (tous les labels) ne se combine avec aucun "
+                            "autre label")
         elif len(set(names)) < len(names):
             double = next(n for n in names if names.count(n) > 1)
             problems.append(f"`{_path(path, 'group_by')}` : le label « {double} » est en double")
@@ -1112,7 +1089,8 @@ def parse_alertmanager(text: str) -> AlertmanagerConfig:
             problems.append(f"`route.{key}` : la route racine ne peut pas avoir d'intervalle de temps")
     route = _parse_route(root, "route", None, problems)
     undeclared = [(path, name) for path, name in _used_receivers(route) if name not in names]
-    problems.extend(f"`{path}` : le récepteur « {name} » n'est pas déclaré dans `receivers`" for path, name in undeclared)
+    problems.extend(f"`{path}` : le récepteur « {name} » n'est pas déclaré dans `receivers`"
+                    for path, name in undeclared)
     intervals = _time_interval_names(config, problems)
     problems.extend(f"`{route_path}` : l'intervalle de temps « {name} » n'est pas déclaré"
                     for route_path, name in _used_intervals(route) if name not in intervals)
@@ -1167,8 +1145,9 @@ def _labels(alert: dict[str, str]) -> str:
        hint="Vérifiez le fichier avec « amtool check-config alertmanager.yml » ; il faut une route racine avec "
             "`receiver` et une liste `receivers`.")
 def alertmanager_config_valid(state: ClusterState) -> Verdict:
-    """« La clé `alertmanager.yml` contient un YAML valide » que l'on vérifie « avec `amtool check-config alertmanager.yml` » : tout
-    ce que le chargeur d'Alertmanager refuse (champs, durées, récepteurs, webhooks, expressions régulières)."""
+    """« La clé `alertmanager.yml` contient un YAML valide » que l'on vérifie « avec
+    `amtool check-config alertmanager.yml` » : tout ce que le chargeur d'Alertmanager refuse (champs,
+    durées, récepteurs, webhooks, expressions régulières)."""
     config, problem = _alertmanager(state)
     if config is None or problem:
         return failed(f"La clé `{ALERTMANAGER_KEY}` de la ConfigMap `{ALERTMANAGER_CM}` devrait contenir une "

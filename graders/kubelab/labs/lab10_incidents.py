@@ -207,7 +207,8 @@ def uploads_claim_bound(state: ClusterState) -> Verdict:
     ref = ObjectRef("Deployment", "files")
     mounted = _mounted_claim(files)
     if mounted is None:
-        return failed(f"Le Deployment `files` devrait monter un PVC dans son volume `{VOLUME}` (trouvé : aucun PVC).", ref)
+        return failed(f"Le Deployment `files` devrait monter un PVC dans son volume `{VOLUME}` (trouvé : aucun "
+                      "PVC).", ref)
     volume, name = mounted
     claim_ref = ObjectRef("PersistentVolumeClaim", name)
     claim = state.get("v1", "PersistentVolumeClaim", name)
@@ -221,8 +222,8 @@ def uploads_claim_bound(state: ClusterState) -> Verdict:
         default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
         target = f"`{name_of(default)}` (la classe par défaut)" if default else \
             f"une classe qui existe ({listing(classes)})"
-        return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; classes du cluster : "
-                      f"{listing(classes) or 'aucune'}).", claim_ref, ref,
+        return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; "
+                      f"classes du cluster : {listing(classes) or 'aucune'}).", claim_ref, ref,
                       hint=f"La classe d'un PVC est immuable : supprimez `{name}` et recréez-le sur {target}, ou créez "
                            f"un nouveau PVC et faites-le monter par le volume `{volume}` de `files`.")
     if not wanted:
@@ -319,7 +320,8 @@ def ingress_backend_port(state: ClusterState) -> Verdict:
     ref = ObjectRef("Ingress", "web")
     ingress = state.get("networking.k8s.io/v1", "Ingress", "web")
     if ingress is None:
-        return failed("L'Ingress `web` devrait exister (trouvé : aucun) : relancez « kubelab lab setup 10-incidents ».", ref)
+        return failed("L'Ingress `web` devrait exister (trouvé : aucun) : relancez "
+                      "« kubelab lab setup 10-incidents ».", ref)
     service = _service(state)
     if service is None:
         return NO_SERVICE

@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
 from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import BUILTIN_RESOURCES, FIELD_MANAGER, ApiError, KubeApi, RefusedError
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER, STEP_MANAGER, wait_observed
+from kubelab.lab_setup import STEP_MANAGER, wait_observed
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, yaml_mark, yaml_reason
 from kubelab.notebook import html
 
 Obj = dict[str, Any]
@@ -135,18 +136,18 @@ def parse(text: str, namespace: str, lab_namespace: str | None = None) -> list[O
     """The objects of the learner's YAML; ``UsageError`` quoting the faulty line otherwise."""
     text = retarget(text, namespace, lab_namespace)
     try:
-        return manifests.parse(text, "votre manifeste")
+        return manifest_text.parse(text, "votre manifeste")
     except UsageError as exc:
         cause = exc.__cause__
         if not isinstance(cause, yaml.YAMLError):
             raise
-        mark, problem = manifests.yaml_problem(cause)
+        mark = yaml_mark(cause)
         if mark is None:
             raise
         lines = text.splitlines()
         line = lines[mark.line] if mark.line < len(lines) else ""
         raise UsageError(
-            f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {problem}. "
+            f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {yaml_reason(cause)}. "
             f"Ligne en cause : `{line.strip() or '(vide)'}` — vérifiez l'indentation (des espaces, jamais de "
             "tabulations) et le « : » suivi d'un espace."
         ) from cause
@@ -161,7 +162,8 @@ def problems_from(error: KubelabError, obj: Obj) -> list[Problem]:
         if error.status == 404 and (body.get("details") or {}).get("kind") == "namespaces":
             namespace = (body.get("details") or {}).get("name", "?")
             return [Problem(who, "metadata.namespace", f"le namespace « {namespace} » n'existe pas : exécutez la "
-                                                       "cellule « Préparer le lab » (ou créez-le)", body.get("message", ""))]
+                                                       "cellule « Préparer le lab » (ou créez-le)",
+                            body.get("message", ""))]
         if causes:
             return [Problem(who, cause.get("field", ""), _reason(cause.get("reason", ""), cause.get("message", "")),
                             cause.get("message", "")) for cause in causes]
@@ -281,7 +283,8 @@ def secret_object(api: KubeApi, namespace: str, name: str, values: dict[str, Any
         elif isinstance(value, str):
             data[key] = base64.b64encode(value.encode()).decode()
         else:
-            raise UsageError(f"La valeur de « {key} » devrait être un texte ou ALEATOIRE (trouvé : {type(value).__name__}).")
+            raise UsageError(f"La valeur de « {key} » devrait être un texte ou ALEATOIRE (trouvé : "
+                             f"{type(value).__name__}).")
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
             "type": secret_type, "data": data}
 
@@ -326,7 +329,8 @@ def render(report: ApplyReport, secret_keys: list[str] | None = None) -> str:
             f"<li><b>{html.text(p.subject)}</b>"
             + (f" — champ <code>{html.text(p.field)}</code>" if p.field else "")
             + f" : {html.text(p.reason)}"
-            + (f'<br><span style="color: {html.GREY}">Détail du serveur : {html.text(p.detail)}</span>' if p.detail else "")
+            + (f'<br><span style="color: {html.GREY}">Détail du serveur : {html.text(p.detail)}</span>'
+               if p.detail else "")
             + "</li>"
             for p in report.problems)
         objects = "objet refusé" if count == 1 else "objets refusés"

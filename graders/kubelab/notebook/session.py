@@ -101,13 +101,14 @@ class LabSession:
             self._error(exc)
             return
         if etape != 1:
-            html.show(html.notice(f"<b>✓ Étape {etape} faite</b> : {html.text(self.lab.setup_steps[etape].description)}.",
-                                  "ok"))
+            description = html.text(self.lab.setup_steps[etape].description)
+            html.show(html.notice(f"<b>✓ Étape {etape} faite</b> : {description}.", "ok"))
             self._refresh_dashboards()
             return
         provided = self.lab.folder / "setup"
         extra = " et les objets fournis par le lab (dossier setup/)" if provided.is_dir() else ""
-        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace « <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
+        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace "
+                              f"« <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
         self._refresh_dashboards()
 
     def tableau_de_bord(self) -> None:
@@ -158,7 +159,7 @@ class LabSession:
         if report.applied:
             self._refresh_dashboards()
 
-    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:  # noqa: A002
+    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:
         """Create or update a Secret; ``ALEATOIRE`` draws a value at random. Values are never shown."""
         if self.offline:
             self._offline_notice("aucun Secret n'est créé.")

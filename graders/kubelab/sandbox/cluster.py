@@ -22,6 +22,7 @@ import yaml
 
 from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
+from kubelab.objects import is_ready
 from kubelab.paths import sandboxes_root
 from kubelab.sandbox import addons as addon_catalog
 from kubelab.sandbox import processes, profile
@@ -56,6 +57,7 @@ class SandboxState:
     metallb_range: str = ""
     api_host: str = processes.HOST
     real_node: str = ""
+    egress_allow: list[str] = field(default_factory=list)
     node_pids: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -173,7 +175,8 @@ class Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True)
         state = SandboxState(
             name=self.name,
-            ports={name: processes.free_port() for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
+            ports={name: processes.free_port()
+                   for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
             rbac=rbac or "rbac" in addons,
             audit=audit,
             started_at=time.time(),
@@ -188,6 +191,7 @@ class Sandbox:
                 network = lifecycle.claim_host(self.workdir, slot=state.next_slot, progress=progress)
                 state.api_host = network.node_ip
                 state.real_node = profile.node_name(1, worker=False)
+                state.egress_allow = [f"{network.node_ip}/32", network.pod_cidr]
                 self._write_state(state)
             ensure_pki(self.pki.folder, extra_ips=(state.api_host,) if network else ())
             if network is not None:
@@ -291,8 +295,28 @@ class Sandbox:
         self._spawn_controllers(state, binaries)
         self._write_state(state)
 
+    def _spawn_egress_proxy(self, state: SandboxState) -> Path:
+        """The API server's way to kubelets and pods: only the real node's addresses answer."""
+        socket_path = self.workdir / "egress.sock"
+        allow = [arg for cidr in state.egress_allow for arg in ("--allow", cidr)]
+        state.pids["egress-proxy"] = processes.spawn("egress-proxy", [
+            sys.executable, "-m", "kubelab.sandbox.egress_proxy", "--socket", str(socket_path), *allow,
+        ], self.logs)
+        processes.wait_until(socket_path.exists, STARTUP_TIMEOUT, "le mandataire de sortie",
+                             self.logs / "egress-proxy.log")
+        config = self.workdir / "egress-selector.yaml"
+        config.write_text(yaml.safe_dump({
+            "apiVersion": "apiserver.k8s.io/v1beta1", "kind": "EgressSelectorConfiguration",
+            "egressSelections": [{"name": "cluster", "connection": {
+                "proxyProtocol": "HTTPConnect", "transport": {"uds": {"udsName": str(socket_path)}}}}],
+        }))
+        return config
+
     def _spawn_apiserver(self, state: SandboxState, binaries: SandboxBinaries) -> None:
         pki = self.pki
+        egress = self.workdir / "egress-selector.yaml"
+        if "egress-proxy" not in state.pids:
+            egress = self._spawn_egress_proxy(state)
         argv = [
             str(binaries.kube_apiserver),
             f"--etcd-servers=http://127.0.0.1:{state.ports['etcd']}",
@@ -307,11 +331,11 @@ class Sandbox:
             f"--authorization-mode={'Node,RBAC' if state.rbac else 'AlwaysAllow'}",
             "--allow-privileged=true", "--profiling=false", "--event-ttl=1h", "--v=1",
             f"--cert-dir={self.workdir / 'pki'}",
+            f"--egress-selector-config-file={egress}", "--kubelet-preferred-address-types=InternalIP,Hostname",
         ]
         if state.real_node:
             cert, key = pki.client("apiserver-kubelet-client")
-            argv += [f"--kubelet-client-certificate={cert}", f"--kubelet-client-key={key}",
-                     "--kubelet-preferred-address-types=InternalIP,Hostname"]
+            argv += [f"--kubelet-client-certificate={cert}", f"--kubelet-client-key={key}"]
         if state.audit:
             policy = self.workdir / "audit-policy.yaml"
             policy.write_text(yaml.safe_dump(AUDIT_POLICY))
@@ -321,9 +345,12 @@ class Sandbox:
 
     def _spawn_controllers(self, state: SandboxState, binaries: SandboxBinaries) -> None:
         pki, work = self.pki, self.workdir
-        auth = lambda name: [f"--kubeconfig={work / f'{name}.kubeconfig'}",  # noqa: E731
-                             f"--authentication-kubeconfig={work / f'{name}.kubeconfig'}",
-                             f"--authorization-kubeconfig={work / f'{name}.kubeconfig'}"]
+
+        def auth(name: str) -> list[str]:
+            kubeconfig = work / f"{name}.kubeconfig"
+            return [f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+                    f"--authorization-kubeconfig={kubeconfig}"]
+
         state.pids["kube-controller-manager"] = processes.spawn("kube-controller-manager", [
             str(binaries.kube_controller_manager), *auth("controller-manager"),
             "--bind-address=127.0.0.1", f"--secure-port={state.ports['kube-controller-manager']}",
@@ -347,7 +374,8 @@ class Sandbox:
             f"--cidr={profile.POD_CIDR}",
         ], self.logs)
         state.pids["sandbox-controller"] = processes.spawn("sandbox-controller", [
-            sys.executable, "-m", "kubelab.sandbox.controller", f"--kubeconfig={work / 'sandbox-controller.kubeconfig'}",
+            sys.executable, "-m", "kubelab.sandbox.controller",
+            f"--kubeconfig={work / 'sandbox-controller.kubeconfig'}",
         ], self.logs)
 
     def _write_kubeconfigs(self, state: SandboxState) -> None:
@@ -358,7 +386,8 @@ class Sandbox:
             config = {
                 "apiVersion": "v1",
                 "kind": "Config",
-                "clusters": [{"name": "microk8s-cluster", "cluster": {"server": server, "certificate-authority-data": ca}}],
+                "clusters": [{"name": "microk8s-cluster",
+                              "cluster": {"server": server, "certificate-authority-data": ca}}],
                 "users": [{"name": name, "user": {
                     "client-certificate-data": base64.b64encode(cert.read_bytes()).decode(),
                     "client-key-data": base64.b64encode(key.read_bytes()).decode(),
@@ -390,7 +419,7 @@ class Sandbox:
     def _wait_nodes_ready(self, api: KubeApi, timeout: float = NODE_READY_TIMEOUT) -> None:
         def all_ready() -> bool:
             nodes = api.list("v1", "Node")
-            return bool(nodes) and all(profile.is_ready(node) for node in nodes)
+            return bool(nodes) and all(is_ready(node) for node in nodes)
 
         processes.wait_until(all_ready, timeout, "que tous les nœuds soient Ready", self.logs / "kwok.log")
 
@@ -445,7 +474,8 @@ class Sandbox:
         elif addon.manifest:
             objects = addon_catalog.load_manifests(addon.manifest)
             if addon.name == "metallb":
-                objects = addon_catalog.load_manifests("addons/metallb-pool.yaml", {"RANGE": state.metallb_range or "x"}) + objects
+                pool = addon_catalog.load_manifests("addons/metallb-pool.yaml", {"RANGE": state.metallb_range or "x"})
+                objects = pool + objects
             for obj in reversed(objects):
                 meta = obj["metadata"]
                 try:
@@ -490,7 +520,8 @@ class Sandbox:
 
         binaries = cached_binaries()
         if binaries is None:
-            raise InfrastructureError("Les binaires du bac à sable ont disparu du cache : relancez « kubelab sandbox up ».")
+            raise InfrastructureError("Les binaires du bac à sable ont disparu du cache : relancez "
+                                      "« kubelab sandbox up ».")
         processes.stop({"kube-apiserver": state.pids["kube-apiserver"]}, marker=str(self.workdir), timeout=STOP_GRACE)
         state.rbac = enabled
         self._spawn_apiserver(state, binaries)

@@ -24,39 +24,23 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kubelab.errors import InfrastructureError, KubelabError
-from kubelab.paths import REPO_ROOT, cache_root
+from kubelab.oracle_binaries import (
+    ALERTMANAGER_VERSION,
+    COMMANDS,
+    PROMETHEUS_VERSION,
+    Oracles,
+    cached_oracles,
+    oracles_dir,
+)
+from kubelab.paths import REPO_ROOT
 from kubelab.sandbox.build import find_go
 
 Progress = Callable[[str], None]
 BUILDER_DIR = REPO_ROOT / "sandbox" / "prometheus-tools-builder"
-PROMETHEUS_VERSION = "3.16.0"  # Go module github.com/prometheus/prometheus v0.316.0
-ALERTMANAGER_VERSION = "0.35.0"  # Go module github.com/prometheus/alertmanager v0.35.0
-COMMANDS = ("promtool-check-config", "amtool-check-config")
-
-
-@dataclass(frozen=True)
-class Oracles:
-    """Paths of the two configuration checkers."""
-
-    promtool: Path
-    amtool: Path
-
-
-def oracles_dir() -> Path:
-    return cache_root() / "oracles" / f"prometheus-{PROMETHEUS_VERSION}_alertmanager-{ALERTMANAGER_VERSION}"
-
-
-def cached_oracles() -> Oracles | None:
-    """The cached checkers when a complete build is present, else ``None`` (nothing is built)."""
-    folder = oracles_dir()
-    if not (folder / "manifest.json").is_file() or not all((folder / name).is_file() for name in COMMANDS):
-        return None
-    return Oracles(folder / COMMANDS[0], folder / COMMANDS[1])
 
 
 def ensure_oracles(progress: Progress = print, allow_go_download: bool = True) -> Oracles:
