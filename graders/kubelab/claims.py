@@ -11,31 +11,39 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Obj
 from kubelab.objects import default_storage_class, quantity
 
 GIBIBYTE = 2**30
-SINGLE_NODE_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
+ACCESS_MODE = "ReadWriteOnce"
 
 
 def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: int = GIBIBYTE) -> Verdict:
-    """Does ``pvc`` ask for the default StorageClass (or none), a single-node mode and ``min_size``?
+    """Does ``pvc`` ask for the default StorageClass (or none), ``ReadWriteOnce`` and ``min_size``?
 
-    The StorageClasses are read cluster-wide: the lab must declare that read.
+    The statements ask for ``ReadWriteOnce``: that mode alone is accepted (``ReadWriteOncePod``
+    or an extra mode asks for something else). The StorageClasses are read cluster-wide: the
+    lab must declare that read. Both verdicts say what the claim asks for, as found.
     """
     name = pvc["metadata"]["name"]
     ref = ObjectRef("PersistentVolumeClaim", name)
     spec = pvc.get("spec") or {}
     default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
     default_name = default["metadata"]["name"] if default else None
+    wanted_class = spec.get("storageClassName")
     problems = []
-    if spec.get("storageClassName") not in (None, default_name):
-        problems.append(f"la classe par défaut `{default_name}` (trouvé : `{spec.get('storageClassName')}`)")
-    modes = spec.get("accessModes") or []
-    if not any(mode in modes for mode in SINGLE_NODE_MODES):
-        problems.append(f"le mode `ReadWriteOnce` (trouvé : {', '.join(modes) or 'aucun'})")
+    if wanted_class not in (None, default_name):
+        problems.append(f"la classe par défaut `{default_name}` (trouvé : `{wanted_class}`)")
+    modes = list(dict.fromkeys(spec.get("accessModes") or []))
+    if modes != [ACCESS_MODE]:
+        found = ", ".join(f"`{m}`" for m in modes) or "aucun"
+        problems.append(f"le mode `{ACCESS_MODE}` et lui seul (trouvé : {found})")
     size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
     if (quantity(size) or 0) < min_size:
-        problems.append(f"au moins `{_size(min_size)}` (trouvé : `{size}`)")
+        problems.append(f"au moins `{_size(min_size)}` (trouvé : {f'`{size}`' if size else 'aucune taille'})")
     if problems:
-        return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others)
-    return passed(f"Le PVC `{name}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
+        shown = f"`{default_name}`, ou" if default_name else "aucune n'est marquée par défaut :"
+        return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others,
+                      hint=f"La classe par défaut ({shown} pas de `storageClassName`), `accessModes: "
+                           f"[{ACCESS_MODE}]` et `resources.requests.storage` d'au moins `{_size(min_size)}`.")
+    on = f"la classe `{wanted_class}`" if wanted_class else f"la classe par défaut `{default_name}`"
+    return passed(f"Le PVC `{name}` demande `{size}` en `{modes[0]}` sur {on}.", ref)
 
 
 def named_claim_request(state: ClusterState, name: str) -> Verdict:

@@ -146,7 +146,8 @@ def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     verdict = run.verdict
     assert verdict is not None
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
-    return CheckResult(check, outcome, verdict.message, time.monotonic() - started), verdict
+    return CheckResult(check, outcome, verdict.message, time.monotonic() - started,
+                       state_hint=verdict.hint), verdict
 
 
 def _error(check: Check, message: str, started: float) -> CheckResult:
@@ -191,4 +192,4 @@ def _with_events(result: CheckResult, verdict: Verdict | None, state: ClusterSta
          "count": e.get("count", 1)}
         for e in events if e.get("type") != "Normal"
     )
-    return CheckResult(result.check, result.outcome, result.message, result.duration_s, summary)
+    return CheckResult(result.check, result.outcome, result.message, result.duration_s, summary, result.state_hint)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -52,12 +53,20 @@ class ApiError(InfrastructureError):
 
 
 class RefusedError(UsageError):
-    """The API server refused an object the user wrote (400, 404, 409, 422): their input."""
+    """The API server refused an object (400, 404, 409, 422, or 403 from admission): its content."""
 
     def __init__(self, message: str, status: int, body: Obj) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+AUTHORIZATION_DENIAL = re.compile(r'forbidden: (User|ServiceAccount) "[^"]*" cannot ')
+
+
+def authorization_denied(message: str) -> bool:
+    """Does a 403 message say who we are may not do this (RBAC), rather than what was sent is refused?"""
+    return bool(AUTHORIZATION_DENIAL.search(message))
 
 
 @dataclass(frozen=True)
@@ -340,9 +349,10 @@ class KubeApi:
         return True
 
     def _refused(self, exc: ApiError, obj: Obj) -> KubelabError:
-        policy_violation = (exc.status == 403 and exc.reason == "Forbidden"
-                            and "violates" in str(exc.body.get("message", "")))
-        if exc.status in (400, 404, 409, 422, 429) or policy_violation:
+        """The object's refusal (its content, or an admission plugin: quota, LimitRange, Pod Security…)
+        as a ``RefusedError``; an authorization denial (who we are) stays an infrastructure error."""
+        admission = exc.status == 403 and not authorization_denied(str(exc.body.get("message", "")))
+        if exc.status in (400, 404, 409, 422, 429) or admission:
             meta = obj.get("metadata", {})
             where = f"{obj.get('kind')} « {meta.get('name', '?')} »"
             if meta.get("namespace"):

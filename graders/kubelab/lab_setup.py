@@ -34,6 +34,7 @@ class Expectation:
     messages: dict[str, str] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     description: str = ""
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 def read_expectation(folder: Path) -> Expectation:
@@ -42,7 +43,45 @@ def read_expectation(folder: Path) -> Expectation:
         return Expectation()
     data = read_yaml_file(path) or {}
     return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
-                       data.get("description", ""))
+                       data.get("description", ""), dict(data.get("hints", {})))
+
+
+EXPECTATION_KEYS = ("description", "drop", "fails", "messages", "hints")
+
+
+def expectation_problems(lab: Lab, variant: str) -> list[str]:
+    """What is wrong with a variant's ``expect.yaml`` for its lab, in French (empty when it is right).
+
+    Unknown keys; ``drop`` names that are no file of ``solution/``; ``fails`` and ``messages`` ids
+    that are no check of the lab; a message for a check that does not fail; a mutant that fails
+    nothing; an alternative that fails something. The shape alone is also described by
+    ``labs/expect.schema.json``.
+    """
+    folder = lab.folder / variant
+    path = folder / "expect.yaml"
+    try:
+        data = read_yaml_file(path) if path.is_file() else {}
+    except UsageError as exc:
+        return [exc.message]
+    if not isinstance(data, dict):
+        return ["le document devrait associer des clés (description, drop, fails, messages) à leurs valeurs"]
+    problems = [f"clé inconnue « {key} » (connues : {', '.join(EXPECTATION_KEYS)})" for key in data
+                if key not in EXPECTATION_KEYS]
+    solution = {p.name for p in (lab.folder / "solution").glob("*.yaml")}
+    problems += [f"« drop » nomme « {name} », qui n'est pas un fichier de solution/"
+                 for name in data.get("drop") or [] if name not in solution]
+    checks = {check.id for check in lab.checks}
+    fails = list(data.get("fails") or [])
+    problems += [f"« fails » nomme « {check_id} », qui n'est pas une vérification du lab" for check_id in fails
+                 if check_id not in checks]
+    problems += [f"« {field} » donne un fragment pour « {check_id} », qui n'est pas dans « fails »"
+                 for field in ("messages", "hints") for check_id in data.get(field) or {} if check_id not in fails]
+    kind = variant.split("/")[0]
+    if kind == "mutants" and not fails:
+        problems.append("un mutant devrait faire échouer au moins une vérification (« fails » vide)")
+    if kind == "alternatives" and (fails or data.get("messages") or data.get("hints")):
+        problems.append("une alternative devrait avoir tous les points (« fails », « messages » et « hints » vides)")
+    return problems
 
 
 def variants(lab: Lab, kind: str) -> list[str]:
@@ -59,6 +98,9 @@ def variant_files(lab: Lab, variant: str) -> list[Path]:
     own = {p.name: p for p in sorted(folder.glob("*.yaml")) if p.name != "expect.yaml"}
     if variant.split("/")[0] not in OVERLAY_KINDS:
         return list(own.values())
+    problems = expectation_problems(lab, variant)
+    if problems:
+        raise UsageError(f"« {folder / 'expect.yaml'} » est invalide : {' ; '.join(problems)}.")
     base = {p.name: p for p in sorted((lab.folder / "solution").glob("*.yaml"))}
     for name in read_expectation(folder).drop:
         base.pop(name, None)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 Obj = dict[str, Any]
 
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|PWD", re.IGNORECASE)
-QUANTITY = re.compile(r"^([0-9.]+)([A-Za-z]*)$")
-BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "m": 10**-3}
+# Kubernetes's quantity grammar: a signed decimal number, then a binary suffix (Ki…Ei), a
+# decimal suffix (n, u, m, k, M, G, T, P, E) or a decimal exponent (e3, E-2).
+QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+                      r"(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?[0-9]+))?$")
+BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 10**3), "k": Fraction(10**3),
+           "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12), "P": Fraction(10**15),
+           "E": Fraction(10**18)}
 
 
 def name_of(obj: Obj) -> str:
@@ -59,7 +65,8 @@ class Reference:
 
     ``via`` is ``env`` (``valueFrom``, with ``variable`` and ``key``), ``envFrom`` (the whole
     object, variables named ``prefix`` + key) or ``volume`` (``key`` set when ``items`` picks
-    keys; ``mounted`` when a container mounts the volume, ``container`` then names one of them).
+    keys; ``mounted`` when a container mounts the volume, ``container`` then names one of them;
+    ``volume`` names the pod's volume).
     """
 
     kind: str
@@ -71,6 +78,16 @@ class Reference:
     prefix: str = ""
     optional: bool = False
     mounted: bool = True
+    volume: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the pod spec asks for it, in French: « la variable `DB_HOST` du conteneur `api` »."""
+        if self.via == "env":
+            return f"la variable `{self.variable}` du conteneur `{self.container}`"
+        if self.via == "envFrom":
+            return f"`envFrom` du conteneur `{self.container}`"
+        return f"le volume `{self.volume}`"
 
 
 ENV_SOURCES = (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret"))
@@ -102,7 +119,8 @@ def references(obj: Obj) -> list[Reference]:
     found = [ref for container in all_containers(obj) for ref in env_references(container)]
     mounts = {m.get("name"): c.get("name") for c in all_containers(obj) for m in c.get("volumeMounts") or []}
     for volume in spec.get("volumes") or []:
-        container = mounts.get(volume.get("name"))
+        volume_name = volume.get("name")
+        container = mounts.get(volume_name)
         sources = [(field, source[field]) for source in (volume.get("projected") or {}).get("sources") or []
                    for field in ("configMap", "secret") if source.get(field)]
         sources += [(field, volume[field]) for field in ("configMap", "secret") if volume.get(field)]
@@ -111,9 +129,10 @@ def references(obj: Obj) -> list[Reference]:
             name = ref.get("name") or ref.get("secretName") or ""
             keys = [item.get("key", "") for item in ref.get("items") or []] or [None]
             found += [Reference(kind, name, "volume", container, key, optional=bool(ref.get("optional")),
-                                mounted=container is not None) for key in keys]
+                                mounted=container is not None, volume=volume_name) for key in keys]
         if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
-            found.append(Reference("PersistentVolumeClaim", claim, "volume", container, mounted=container is not None))
+            found.append(Reference("PersistentVolumeClaim", claim, "volume", container, mounted=container is not None,
+                                   volume=volume_name))
     return found
 
 
@@ -175,35 +194,8 @@ def is_image_version(image: str, name: str, version: str) -> bool:
 def config_references(workload: Obj) -> list[tuple[str, str, str | None]]:
     """(kind, name, key or ``None``) of each ConfigMap and Secret a pod needs to start (optional ones left out):
     ``env`` key references, ``envFrom``, and ``configMap``, ``secret`` and ``projected`` volumes."""
-    spec = pod_spec(workload)
-    found: list[tuple[str, str, str | None]] = []
-    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        for var in container.get("env") or []:
-            source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    found.append((kind, ref.get("name", ""), ref.get("key", "")))
-        for source in container.get("envFrom") or []:
-            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    found.append((kind, ref.get("name", ""), None))
-    volumes = spec.get("volumes") or []
-    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
-    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
-    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}}
-                for v in volumes if "secret" in v]
-    for source in sources:
-        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
-            ref = source.get(field)
-            if not ref or ref.get("optional"):
-                continue
-            items = ref.get("items") or []
-            found.extend((kind, ref.get("name", ""), item.get("key", "")) for item in items)
-            if not items:
-                found.append((kind, ref.get("name", ""), None))
-    return found
+    return [(ref.kind, ref.name, ref.key) for ref in references(workload)
+            if ref.kind in ("ConfigMap", "Secret") and not ref.optional]
 
 
 def missing_references(workload: Obj, configmaps: Iterable[Obj], secrets: Iterable[Obj]) -> list[str]:
@@ -275,19 +267,26 @@ def pods_of(workload: Obj, pods: Iterable[Obj], replica_sets: Iterable[Obj] = ()
             and not pod.get("metadata", {}).get("deletionTimestamp")]
 
 
-def quantity(value: str | int | float | None) -> float | None:
-    """A resource quantity in base units (bytes, cores), or ``None`` when absent or invalid."""
-    if value is None:
+def quantity(value: str | int | float | None) -> Fraction | None:
+    """A resource quantity in base units (bytes, cores), exactly, or ``None`` when absent or invalid.
+
+    ``1Gi`` and ``1024Mi`` are equal, as are ``2`` and ``2000m``; ``1e3`` is 1000 (a suffix and
+    an exponent never go together).
+    """
+    if value is None or isinstance(value, bool):
         return None
-    match = QUANTITY.match(str(value))
+    match = QUANTITY.match(str(value).strip())
     if not match:
         return None
-    number, suffix = float(match.group(1)), match.group(2)
+    number, suffix, exponent = Fraction(match.group(1)), match.group(2), match.group(3)
+    if exponent is not None:
+        power = int(exponent)
+        return number * (Fraction(10**power) if power >= 0 else Fraction(1, 10**-power))
     if suffix in BINARY:
         return number * BINARY[suffix]
     if suffix in DECIMAL:
         return number * DECIMAL[suffix]
-    return None
+    return number
 
 
 def missing_resources(container: Obj) -> list[str]:

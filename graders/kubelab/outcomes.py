@@ -29,6 +29,13 @@ class CheckResult:
     message: str
     duration_s: float = 0.0
     events: tuple[Obj, ...] = ()
+    state_hint: str = ""
+    """The verdict's own hint, built from the state; empty when the check's fixed hint applies."""
+
+    @property
+    def hint(self) -> str:
+        """The hint the learner reads: the one built from the state, else the check's."""
+        return self.state_hint or self.check.spec.hint
 
     @property
     def points(self) -> int:

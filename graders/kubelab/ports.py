@@ -72,3 +72,36 @@ def ingress_backends(ingress: Obj) -> list[IngressBackend]:
             found.append(IngressBackend(rule.get("host", ""), path.get("path", "/"),
                                         (path.get("backend") or {}).get("service") or {}))
     return found
+
+
+PROBE_KINDS = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
+def probe_port(probe: Obj | None) -> int | str | None:
+    """The port an ``httpGet``, ``tcpSocket`` or ``grpc`` probe knocks on (``None`` for ``exec``)."""
+    for handler in ("httpGet", "tcpSocket", "grpc"):
+        if handler in (probe or {}):
+            return (probe or {})[handler].get("port")
+    return None
+
+
+def probe_port_problem(container: Obj, kind: str, *, named_only: bool = False) -> str | None:
+    """Why the probe ``kind`` of ``container`` targets a port the container does not declare, or ``None``.
+
+    The kubelet resolves a named probe port among the container's own ports: an unknown name
+    makes every probe fail. A number the container does not declare is reported too, unless
+    ``named_only`` (the application may still listen there: only a real node can tell).
+    """
+    port = probe_port(container.get(kind))
+    if port is None:
+        return None
+    ports = container.get("ports") or []
+    shown = shown_ports(ports, "containerPort") or "aucun"
+    named = isinstance(port, str) and not port.isdigit()
+    if named and not any(p.get("name") == port for p in ports):
+        return (f"la `{kind}` du conteneur `{container.get('name', '?')}` vise le port nommé `{port}`, que le "
+                f"conteneur ne déclare pas (ports déclarés : {shown})")
+    if not named and not named_only and not any(p.get("containerPort") == int(port) for p in ports):
+        return (f"la `{kind}` du conteneur `{container.get('name', '?')}` vise le port {port}, que le conteneur "
+                f"ne déclare pas (ports déclarés : {shown})")
+    return None

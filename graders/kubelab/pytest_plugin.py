@@ -88,12 +88,13 @@ class CheckItem(pytest.Item):
             pytest.skip(f"non noté, à relancer : {exc.message}")
         self.user_properties.append(("message", verdict.message))
         if not verdict.passed:
-            raise CheckFailed(verdict.message)
+            raise CheckFailed(verdict.message, verdict.hint or self.spec.hint)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailed):
-            return french(f"{excinfo.value}\nIndice : {self.spec.hint}")
+            message, hint = excinfo.value.args
+            return french(f"{message}\nIndice : {hint}")
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -146,7 +146,9 @@ def test_forbidden_reads_are_not_graded_not_failed(partial_reader: Path, solved_
     assert result.returncode == 3, result.stdout + result.stderr
     report = json.loads(result.stdout)
     outcomes = {check["id"]: check for check in report["checks"]}
-    forbidden = {"postgres-secret-keys", "postgres-claim-spec", "postgres-claim-bound"}  # Secret, StorageClass, PV
+    # Secret (the keys the credentials come from, and whether the pod could start), StorageClass, PV
+    forbidden = {"postgres-secret-keys", "postgres-env-from-secret", "postgres-pod-ready", "postgres-claim-spec",
+                 "postgres-claim-bound"}
     for check_id in forbidden:
         assert outcomes[check_id]["outcome"] == "error", outcomes[check_id]
         assert outcomes[check_id]["points"] == 0
@@ -160,7 +162,7 @@ def test_forbidden_reads_are_not_graded_not_failed(partial_reader: Path, solved_
     assert text.returncode == 3
     plain = _plain(text.stdout)
     assert plain.count("non noté, à relancer") == len(forbidden)
-    assert "3 vérification(s) non notée(s)" in plain
+    assert f"{len(forbidden)} vérification(s) non notée(s)" in plain
     assert "✗" not in text.stdout
 
 

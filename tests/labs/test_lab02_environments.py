@@ -74,29 +74,59 @@ class _Api:
 
 
 def test_only_the_quota_403_is_a_refusal() -> None:
-    """Is a 403 « exceeded quota » the learner's quota at work, while a 403 from RBAC stays an infrastructure error?"""
+    """Is a 403 from admission (quota, LimitRange) the namespace speaking, while a 403 from RBAC stays an
+    infrastructure error?"""
     quota = ApiError("403", 403, "Forbidden", {"message": 'pods "gourmand" is forbidden: exceeded quota: dev-quota'})
-    assert lab02.greedy_pod_answer(_Api(quota), "dev")["refused"] is True  # type: ignore[arg-type]
+    assert lab02.greedy_pod_answer(_Api(quota), "dev")["cause"] == "quota"  # type: ignore[arg-type]
+    limits = ApiError("403", 403, "Forbidden",
+                      {"message": 'pods "gourmand" is forbidden: maximum cpu usage per Pod is 2, but limit is 3'})
+    assert lab02.greedy_pod_answer(_Api(limits), "dev")["cause"] == "limitrange"  # type: ignore[arg-type]
     assert lab02.greedy_pod_answer(_Api(None), "dev")["refused"] is False  # type: ignore[arg-type]
     rbac = ApiError("403", 403, "Forbidden", {"message": 'pods is forbidden: User "x" cannot create resource'})
     with pytest.raises(ApiError):
         lab02.greedy_pod_answer(_Api(rbac), "dev")  # type: ignore[arg-type]
 
 
+def _status(hard: dict[str, str], used: dict[str, str] | None = None) -> dict[str, object]:
+    return {"status": {"hard": hard, "used": used or {}}}
+
+
 def test_the_probe_knows_which_quota_status_must_refuse_the_greedy_pod() -> None:
-    """Does the probe ask again only when the quota's computed status leaves less than 3 CPUs?"""
-    def status(hard: dict[str, str], used: dict[str, str] | None = None) -> dict[str, object]:
-        return {"status": {"hard": hard, "used": used or {}}}
-    assert lab02.quota_refuses_greedy_pod(status({"requests.cpu": "2", "limits.cpu": "4"}))
-    assert lab02.quota_refuses_greedy_pod(status({"limits.cpu": "4"}, {"limits.cpu": "1500m"}))
-    assert lab02.quota_refuses_greedy_pod(status({"pods": "3"}, {"pods": "3"}))
-    assert not lab02.quota_refuses_greedy_pod(status({"requests.cpu": "8", "limits.cpu": "8", "pods": "10"}))
-    assert not lab02.quota_refuses_greedy_pod(status({"requests.memory": "1Gi"}))
+    """Does the probe ask again only when the quota's computed status leaves less than the pod asks?"""
+    pod = lab02.greedy_pod([], [_status({"requests.cpu": "2", "limits.cpu": "4"})])  # 5 × 500m
+    assert lab02.quota_refuses_greedy_pod(_status({"requests.cpu": "2", "limits.cpu": "4"}), pod)
+    assert lab02.quota_refuses_greedy_pod(_status({"limits.cpu": "4"}, {"limits.cpu": "1600m"}), pod)
+    assert lab02.quota_refuses_greedy_pod(_status({"pods": "3"}, {"pods": "3"}), pod)
+    assert not lab02.quota_refuses_greedy_pod(_status({"requests.cpu": "8", "limits.cpu": "8", "pods": "10"}), pod)
+    assert not lab02.quota_refuses_greedy_pod(_status({"requests.memory": "1Gi"}), pod)
+
+
+def _limit_range(**container: dict[str, str]) -> dict[str, object]:
+    return {"spec": {"limits": [{"type": "Container", **container}]}}
+
+
+@pytest.mark.parametrize(("limit_ranges", "used", "containers", "cpu"), [
+    ([], None, 5, "500m"),
+    ([], "100m", 4, "500m"),  # 2 CPU minus what the namespace already requests
+    ([_limit_range(max={"cpu": "1"}, default={"cpu": "500m"})], None, 5, "500m"),
+    ([_limit_range(max={"cpu": "200m"})], None, 11, "200m"),
+    ([_limit_range(min={"cpu": "1", "memory": "128Mi"})], None, 3, "1000m"),
+])
+def test_the_greedy_pod_fits_the_limit_ranges_and_exceeds_the_quota(
+        limit_ranges: list[dict[str, object]], used: str | None, containers: int, cpu: str) -> None:
+    """Is the probe's pod made of containers each LimitRange accepts, and more CPU in all than the
+    statement's `requests.cpu: 2` leaves?"""
+    quota = _status({"requests.cpu": "2", "limits.cpu": "4"}, {"requests.cpu": used} if used else {})
+    pod = lab02.greedy_pod(limit_ranges, [quota])  # type: ignore[list-item]
+    listed = pod["spec"]["containers"]
+    assert len(listed) == containers and {c["resources"]["limits"]["cpu"] for c in listed} == {cpu}
+    assert all(c["resources"]["requests"] == c["resources"]["limits"] for c in listed)
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
 
 
 def test_quota_applied_just_now_is_enforced_by_the_probe(kube_api: KubeApi, namespace: str) -> None:
     """A pod admitted before the quota existed makes the API server remember « no quota here »
-    for a while; right after the quota is applied, is the 3-CPU pod still reported as refused?"""
+    for a while; right after the quota is applied, is the greedy pod still reported as refused?"""
     small = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "avant", "namespace": namespace},
              "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
     kube_api.create(small, dry_run=True)

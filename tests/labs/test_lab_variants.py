@@ -70,4 +70,7 @@ def test_variant_scores_as_expected(kube_api: KubeApi, namespace: str, tmp_path:
         for check_id, fragment in expected.messages.items():
             message = live.result(check_id).message
             assert french(fragment) in message, f"{check_id} : message inattendu « {message} »"
+        for check_id, fragment in expected.hints.items():
+            hint = live.result(check_id).hint
+            assert french(fragment) in hint, f"{check_id} : indice inattendu « {hint} »"
         assert all(r.outcome is not Outcome.ERROR for r in live.results)

@@ -53,7 +53,7 @@ def test_grader_module_fails_with_french_message(pytester: pytest.Pytester, kube
     result.assert_outcomes(passed=len(lab.checks) - 2, failed=2)
     output = result.stdout.str()
     assert "ne devrait contenir aucun secret en clair" in output
-    assert "Indice\u00a0: Supprimez tout `value:`" in output
+    assert "Indice\u00a0: Le mot de passe ne va que dans le Secret" in output
     assert f"Score\u00a0: {lab.max_points - 4}/{lab.max_points}" in output
 
 

@@ -80,9 +80,15 @@ class ConnectivityMap:
 
     pods: dict[tuple[str, str], list[Allows]]
     ranges: dict[str, list[tuple[int, int, Allows]]]
+    outside: dict[str, list[tuple[int, int, Allows]]]
+    """Egress of a pod towards address ranges, by source pod."""
 
     def allows(self, source: str, destination: str, protocol: str, port: int) -> bool:
-        """``source``: ``ns/pod`` or an IPv4 address; ``destination``: ``ns/pod``."""
+        """``source``: ``ns/pod`` or an IPv4 address; ``destination``: ``ns/pod``, or an address for a pod source."""
+        if "/" in source and "/" not in destination:
+            address = int(ipaddress.ip_address(destination))
+            return any(start <= address <= end and check(protocol, port)
+                       for start, end, check in self.outside.get(source, []))
         if "/" in source:
             return any(check(protocol, port) for check in self.pods.get((source, destination), []))
         address = int(ipaddress.ip_address(source))
@@ -93,8 +99,14 @@ class ConnectivityMap:
 def parse(text: str) -> ConnectivityMap:
     pods: dict[tuple[str, str], list[Allows]] = {}
     ranges: dict[str, list[tuple[int, int, Allows]]] = {}
+    outside: dict[str, list[tuple[int, int, Allows]]] = {}
     for line in text.splitlines():
         match = LINE.match(line.strip())
+        if match and match["src"].endswith("[Pod]") and not match["dst"].endswith("]"):
+            check = parse_connections(match["conns"])
+            for start, end in _address_ranges(match["dst"]):
+                outside.setdefault(match["src"][:-len("[Pod]")], []).append((start, end, check))
+            continue
         if not match or not match["dst"].endswith("[Pod]"):
             continue
         destination = match["dst"][:-len("[Pod]")]
@@ -104,7 +116,7 @@ def parse(text: str) -> ConnectivityMap:
         else:
             for start, end in _address_ranges(match["src"]):
                 ranges.setdefault(destination, []).append((start, end, check))
-    return ConnectivityMap(pods, ranges)
+    return ConnectivityMap(pods, ranges, outside)
 
 
 def _address_ranges(text: str) -> list[tuple[int, int]]:

@@ -8,8 +8,9 @@ with podSelector, namespaceSelector, both (AND) or ipBlock peers (with ``except`
 matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist), ports by number, by
 name (resolved on the destination pod), by range (``endPort``), with every protocol or
 none, and rules without ports. NCA runs once per batch through a scheme file; every
-pod-to-pod cell (not a pod to itself: NCA does not report self-loops) and every
-external-address-to-pod cell, on 18 probe ports, must agree.
+pod-to-pod cell (not a pod to itself: NCA does not report self-loops), every
+external-address-to-pod cell and every pod-to-external-address cell (egress), on 18 probe
+ports, must agree.
 
 Where NCA 2.1.0 deviates from Kubernetes, the feature is left out of the generator:
 
@@ -80,15 +81,19 @@ def test_no_disagreement_with_nca(cases: list[Case], nca_outputs: dict[int, str]
         analysis = Analysis(case.namespaces, case.pods, case.policies)
         sources: list[Endpoint] = [*analysis.pods, *(IPBlockEndpoint(ip) for ip in case.external_ips)]
         matrix = analysis.matrix(sources, list(analysis.pods), [Port.parse(p) for p in PROBE_PORTS])
-        for cell in matrix.cells:
+        outside = [analysis.external_cell(pod, IPBlockEndpoint(ip), Port.parse(port))
+                   for pod in analysis.pods for ip in case.external_ips for port in PROBE_PORTS]
+        for cell in [*matrix.cells, *outside]:
             if cell.source == cell.destination:
                 continue
             source = cell.source.display
-            theirs = expected.allows(source, cell.destination.key, cell.port.protocol, cell.port.number)
+            destination = cell.destination.display if isinstance(cell.destination, IPBlockEndpoint) \
+                else cell.destination.key
+            theirs = expected.allows(source, destination, cell.port.protocol, cell.port.number)
             compared += 1
             allowed += cell.allowed
             if theirs != cell.allowed:
-                disagreements.append(f"cas {case.index} : {source} → {cell.destination.key}:{cell.port.label} "
+                disagreements.append(f"cas {case.index} : {source} → {destination}:{cell.port.label} "
                                      f"NCA={theirs} nous={cell.allowed} — {cell.explanation}")
     assert compared > 200_000 and 0.1 < allowed / compared < 0.9
     assert not disagreements, f"{len(disagreements)} désaccords, dont :\n" + "\n".join(disagreements[:15])

@@ -57,6 +57,32 @@ spec:
                                           and p["status"]["containerStatuses"][0]["ready"]), namespace=namespace)
 
 
+def test_env_from_a_declared_source_stops_the_crash(kube_api: KubeApi, namespace: str) -> None:
+    """Does `envFrom` of a ConfigMap the pod says holds the variable stop the crash, while a prefix or
+    another ConfigMap does not?"""
+    template = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  annotations: {{sandbox.kubelab.io/crash-unless-env: DATABASE_URL, sandbox.kubelab.io/env-sources: api-config}}
+spec:
+  containers:
+  - name: api
+    image: busybox:1.36
+    envFrom: [{source}]
+"""
+    apply_yaml(kube_api, template.format(name="bon", source="{configMapRef: {name: api-config}}"), namespace)
+    apply_yaml(kube_api, template.format(name="prefixe", source="{configMapRef: {name: api-config}, prefix: APP_}"),
+               namespace)
+    apply_yaml(kube_api, template.format(name="autre", source="{configMapRef: {name: autre}}"), namespace)
+    wait_for(kube_api, "v1", "Pod", lambda pods: {
+        p["metadata"]["name"]: (p["status"].get("containerStatuses") or [{}])[0].get("ready") is True
+        or _waiting_reason(p) for p in pods} == {"bon": True, "prefixe": "CrashLoopBackOff",
+                                                 "autre": "CrashLoopBackOff"},
+        namespace=namespace, what="le crash des pods sans la variable, et pas des autres")
+
+
 def test_unpullable_image_and_failing_readiness(kube_api: KubeApi, namespace: str) -> None:
     """Does an image on a .invalid registry give ImagePullBackOff, and a marked pod stay unready?"""
     apply_yaml(kube_api, """

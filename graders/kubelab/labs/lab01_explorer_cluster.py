@@ -7,7 +7,25 @@ version through a read-only probe, so that it lands in snapshots).
 
 Part 2: a first application, the Deployment and Service `hello`, followed along the chain
 Kubernetes builds from it: Deployment → ReplicaSet → Pods (ownerReferences) → EndpointSlice
-of the Service listing the ready pods.
+of the Service listing the ready pods. A template whose pods could not start on a real cluster
+(a probe on a port name the container does not declare, a missing ConfigMap…) fails the chain's
+checks on every cluster: on simulated nodes such pods would look ready.
+
+A key written with another separator or case (`server_version`, `Nodes`) costs
+``facts-configmap`` only: each fact is read under its nearest key and judged on its value.
+
+Statement → check:
+
+- « La ConfigMap `cluster-facts` existe dans `lab-explorer` avec ses cinq clés » → ``facts-configmap``;
+- « Chaque clé est une vérification à part, comparée à ce que l'API server indique réellement » →
+  ``fact-nodes``, ``fact-server-version``, ``fact-dns-service-ip``, ``fact-default-storageclass``,
+  ``fact-control-plane-pods``;
+- « Le Deployment `hello` demande 2 réplicas d'une image `nginx` exposant le port 80 » → ``hello-deployment``;
+- « le Deployment possède un ReplicaSet, qui possède 2 pods prêts » → ``hello-pods-ready``;
+- « Le Service `hello` expose le port 80 et son port cible est le port 80 du conteneur (par numéro
+  ou par nom) » → ``hello-service-ports``; « son sélecteur désigne les pods de `hello`, et eux
+  seuls » → ``hello-service-selector``;
+- « L'EndpointSlice du Service `hello` liste les pods prêts de `hello` » → ``hello-endpoints-ready``.
 """
 
 from __future__ import annotations
@@ -32,12 +50,15 @@ from kubelab.objects import (
     selects,
 )
 from kubelab.ports import container_ports
+from kubelab.startup import startup_problems, state_lookup
 
 registry = Registry()
 check = registry.check
 
 READS = (
     Read("v1", "ConfigMap"),
+    Read("v1", "Secret"),
+    Read("v1", "PersistentVolumeClaim"),
     Read("v1", "Node", CLUSTER_SCOPE),
     Read("v1", "Service", "kube-system"),
     Read("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE),
@@ -75,13 +96,28 @@ PROBES = {"server-version": Probe(server_version)}
 # --- part 1: the facts ------------------------------------------------------------------------
 
 
+def _spelling(key: str) -> str:
+    """A key as compared for a near miss: lower case, `_`, `.` and spaces read as `-`."""
+    return "".join("-" if ch in "_. " else ch for ch in key.strip().lower())
+
+
+def _nearest_key(data: dict, key: str) -> str | None:
+    """``key`` if present, else the one key of ``data`` spelt like it (``server_version``), else ``None``."""
+    if key in data:
+        return key
+    near = [k for k in data if _spelling(k) == key]
+    return near[0] if len(near) == 1 else None
+
+
 def _answer(state: ClusterState, key: str) -> tuple[str, Verdict | None]:
-    """The learner's value for ``key`` (stripped), or ``""`` and the verdict to return when there is none."""
+    """The learner's value for ``key`` (stripped, under its nearest spelling), or ``""`` and the verdict to
+    return when there is none."""
     configmap = state.get("v1", "ConfigMap", FACTS)
     if configmap is None:
         return "", failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune "
                           "ConfigMap).", CONFIGMAP)
-    value = (configmap.get("data") or {}).get(key)
+    data = configmap.get("data") or {}
+    value = data.get(_nearest_key(data, key) or key)
     if value is None or not str(value).strip():
         return "", failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
                           f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
@@ -110,7 +146,8 @@ def facts_configmap(state: ClusterState) -> Verdict:
     data = configmap.get("data") or {}
     missing = [key for key in KEYS if key not in data]
     if missing:
-        found = listing(sorted(data)) or "aucune clé"
+        near = [f"`{k}` au lieu de `{key}`" for key in missing if (k := _nearest_key(data, key)) is not None]
+        found = ", ".join(near) if near else (listing(sorted(data)) or "aucune clé")
         return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : "
                       f"{found}).", CONFIGMAP)
     return passed(f"La ConfigMap `{FACTS}` a les cinq clés {listing(KEYS)}.", CONFIGMAP)
@@ -230,7 +267,8 @@ def hello_deployment(state: ClusterState) -> Verdict:
         problems.append(f"le port de conteneur {PORT} (trouvé : {', '.join(map(str, ports)) or 'aucun'})")
     if problems:
         return failed(f"Le Deployment `{APP}` devrait avoir {' ; '.join(problems)}.", DEPLOYMENT)
-    return passed(f"Le Deployment `{APP}` demande {REPLICAS} réplicas de `{images[0]}` sur le port {PORT}.", DEPLOYMENT)
+    image = next(image for image in images if _image_is_nginx(image))
+    return passed(f"Le Deployment `{APP}` demande {REPLICAS} réplicas de `{image}` sur le port {PORT}.", DEPLOYMENT)
 
 
 def _chain(state: ClusterState, deployment: dict) -> tuple[list[dict], list[dict]]:
@@ -247,6 +285,10 @@ def hello_pods_ready(state: ClusterState) -> Verdict:
     if deployment is None:
         return MISSING_DEPLOYMENT
     wanted = (deployment.get("spec") or {}).get("replicas", 1)
+    blockers = startup_problems(deployment, state_lookup(state))
+    if blockers:
+        return failed(f"Les pods du Deployment `{APP}` devraient être prêts (trouvé : ils ne peuvent pas démarrer : "
+                      f"{' ; '.join(blockers)}).", DEPLOYMENT)
     replica_sets, pods = _chain(state, deployment)
     if not replica_sets:
         return failed(f"Le Deployment `{APP}` devrait avoir créé un ReplicaSet (trouvé : aucun).", DEPLOYMENT,
@@ -330,6 +372,9 @@ def hello_endpoints_ready(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     pods = _chain(state, deployment)[1] if deployment is not None else []
     selector = (service.get("spec") or {}).get("selector") or {}
+    if deployment is not None and startup_problems(deployment, state_lookup(state)):
+        return failed(f"L'EndpointSlice du Service `{APP}` devrait lister les pods prêts de `{APP}` (trouvé : aucun "
+                      "pod prêt à attendre, ils ne peuvent pas démarrer).", SERVICE)
     expected = sorted(name_of(p) for p in pods if is_ready(p) and selects(selector, labels_of(p)))
     slices = [s for s in state.objects("discovery.k8s.io/v1", "EndpointSlice")
               if labels_of(s).get(SERVICE_NAME_LABEL) == APP]

@@ -12,16 +12,42 @@ they create with the annotation ``kubelab.dev/lab: 02-organiser-lab``; ``setup_l
 those marked ones (and only those) so that every run of the tools starts from a clean state:
 a variant that leaves one out does not see the previous run's. A learner's own namespaces,
 without that annotation, are never touched.
+
+Statement → check:
+
+- « Les cinq namespaces existent avec le bon label `environment` » → ``namespaces-labeled``;
+- « `dev-quota` … avec exactement les cinq plafonds demandés » → ``dev-quota-ceilings``;
+- « `dev-limits` définit `default` et `defaultRequest` pour le CPU et la mémoire » → ``dev-limitrange-defaults``;
+- « Un essai à blanc côté serveur d'un pod qui demande plus de CPU que le quota n'en laisse est
+  refusé … parce qu'il dépasse le quota » → ``quota-refuses-excess`` (the probe's pod fits the
+  LimitRanges and Pod Security, so only the quota can refuse it);
+- « Les six objets de `catalogue` existent dans `dev` avec les noms convenus » →
+  ``catalogue-objects-named``; « et portent tous les six labels demandés » → ``catalogue-standard-labels``;
+- « Chaque conteneur du Deployment `catalogue` (conteneurs d'init compris) déclare des requests
+  et des limits » → ``catalogue-resources``;
+- « Le Deployment utilise la ConfigMap `catalogue-config`, le Secret `catalogue-secret` et monte le
+  PVC `catalogue-data` » → ``catalogue-uses-config``;
+  « il est disponible », nothing in its template keeping its pods from starting → ``catalogue-available``;
+- « Le PVC `catalogue-data` est sur la StorageClass par défaut et `Bound` » → ``catalogue-claim-bound``;
+- « Le Service `catalogue` sélectionne les pods de `catalogue` et a des pods prêts derrière lui »
+  → ``catalogue-service-endpoints``;
+- « L'Ingress `catalogue` a la classe `public`, une règle avec un hôte, et renvoie vers un port
+  du Service `catalogue` » → ``catalogue-ingress``.
+
+A misnamed object costs ``catalogue-objects-named`` only: the other checks follow the object
+the application really uses (``_app_object``).
 """
 
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from typing import Any
 
+from kubelab import admission
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
-from kubelab.kube_api import ApiError, KubeApi, RefusedError
+from kubelab.kube_api import ApiError, KubeApi, RefusedError, authorization_denied
 from kubelab.objects import (
     all_containers,
     default_storage_class,
@@ -37,7 +63,8 @@ from kubelab.objects import (
     references,
     selects,
 )
-from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port
+from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port, shown_ports
+from kubelab.startup import startup_problems, state_lookup
 from kubelab.waiting import TIMEOUTS, wait_for
 
 Obj = dict[str, Any]
@@ -114,16 +141,73 @@ def setup_lab(api: KubeApi, namespace: str) -> None:
                  timeout="deletion", what=f"la suppression des namespaces {', '.join(marked)}")
 
 
-GREEDY_POD: Obj = {
-    "apiVersion": "v1", "kind": "Pod",
-    "metadata": {"name": "gourmand", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
-    "spec": {"containers": [{"name": "gourmand", "image": "nginx:1.27", "resources": {
-        "requests": {"cpu": "3", "memory": "64Mi"}, "limits": {"cpu": "3", "memory": "64Mi"}}}]},
-}
+CONTAINER_CPU = Fraction(1, 2)
+CONTAINER_MEMORY = Fraction(64 * 2**20)
+
+
+def _bounded(value: Fraction, item: Obj, resource: str) -> Fraction:
+    """``value`` moved inside a LimitRange item's ``min`` and ``max`` for ``resource``."""
+    high, low = quantity((item.get("max") or {}).get(resource)), quantity((item.get("min") or {}).get(resource))
+    if high is not None:
+        value = min(value, high)
+    if low is not None:
+        value = max(value, low)
+    return value
+
+
+def greedy_pod(limit_ranges: list[Obj], quotas: list[Obj]) -> Obj:
+    """A pod that asks more CPU than the statement's `requests.cpu` ceiling leaves, in containers small
+    enough for the namespace's LimitRanges: so that only the quota can have a reason to refuse it.
+
+    Each container asks as much as it may get (requests = limits, so no ratio is exceeded): 500m,
+    or less if a container maximum says so, and 64Mi. There are just enough of them for their
+    sum to exceed 2 CPUs minus what the namespace already requests (the quota's ``used``), and
+    no more. The pod satisfies the `restricted` Pod Security profile, so a namespace enforcing
+    it does not refuse it either.
+    """
+    cpu, memory = CONTAINER_CPU, CONTAINER_MEMORY
+    for limit_range in limit_ranges:
+        for item in (limit_range.get("spec") or {}).get("limits") or []:
+            if item.get("type") == "Container":
+                cpu, memory = _bounded(cpu, item, "cpu"), _bounded(memory, item, "memory")
+    used = max((quantity(((q.get("status") or {}).get("used") or {}).get("requests.cpu")) or Fraction(0)
+                for q in quotas), default=Fraction(0))
+    target = (quantity(CEILINGS["requests.cpu"]) or Fraction(0)) - used
+    count = max(1, int(target / cpu) + 1) if cpu > 0 else 1
+    resources = {"cpu": _amount(cpu, "cpu"), "memory": _amount(memory, "memory")}
+    security = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "gourmand", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": f"gourmand-{index}", "image": "nginx:1.27", "securityContext": security,
+                            "resources": {"requests": resources, "limits": resources}} for index in range(count)],
+        },
+    }
+
+
+def _amount(value: Fraction, resource: str) -> str:
+    """A quantity as Kubernetes writes it: millicores for CPU, bytes (or Mi) for memory."""
+    if resource == "cpu":
+        return f"{int(value * 1000)}m"
+    return f"{int(value / 2**20)}Mi" if value % 2**20 == 0 else str(int(value))
+
+
+def greedy_asks(pod: Obj) -> dict[str, Fraction]:
+    """What the greedy pod asks, summed over its containers, under each quota's resource names."""
+    cpu = sum((quantity(c["resources"]["requests"]["cpu"]) or Fraction(0) for c in pod["spec"]["containers"]),
+              Fraction(0))
+    memory = sum((quantity(c["resources"]["requests"]["memory"]) or Fraction(0) for c in pod["spec"]["containers"]),
+                 Fraction(0))
+    return {"requests.cpu": cpu, "limits.cpu": cpu, "cpu": cpu, "requests.memory": memory, "limits.memory": memory,
+            "memory": memory, "pods": Fraction(1), "count/pods": Fraction(1)}
 
 
 def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
-    """Server-side dry run of a pod asking 3 CPUs in the lab's namespace: refused or not (nothing is created).
+    """Server-side dry run of a pod asking more CPU than the quota leaves, in the lab's namespace
+    (nothing is created): refused or not, and by which admission plugin.
 
     A pod admitted in the namespace before its ResourceQuota existed makes the API server's quota
     admission remember « no quota here » for a while, and let the next pod through even once the
@@ -134,45 +218,46 @@ def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     """
     quotas = wait_for(api, "v1", "ResourceQuota",
                       lambda items: all((q.get("status") or {}).get("hard") for q in items),
-                      namespace=namespace, timeout="quota_synced", what="le calcul des quotas du namespace "
-                                                                        f"{namespace}")
-    answer = greedy_pod_answer(api, namespace)
+                      namespace=namespace, timeout="quota_synced",
+                      what=f"le calcul des quotas du namespace {namespace}")
+    pod = greedy_pod(api.list("v1", "LimitRange", namespace), quotas)
+    answer = greedy_pod_answer(api, namespace, pod)
     deadline = time.monotonic() + TIMEOUTS["quota_admission"]
-    while not answer["refused"] and any(quota_refuses_greedy_pod(q) for q in quotas) and time.monotonic() < deadline:
+    while not answer["refused"] and any(quota_refuses_greedy_pod(q, pod) for q in quotas) \
+            and time.monotonic() < deadline:
         time.sleep(0.1)
-        answer = greedy_pod_answer(api, namespace)
-    return answer
+        answer = greedy_pod_answer(api, namespace, pod)
+    containers_of = pod["spec"]["containers"]
+    return {**answer, "containers": len(containers_of), "container_cpu": containers_of[0]["resources"]["limits"]["cpu"],
+            "cpu": _amount(greedy_asks(pod)["requests.cpu"], "cpu")}
 
 
-GREEDY_ASKS = {"requests.cpu": 3.0, "limits.cpu": 3.0, "cpu": 3.0, "pods": 1.0, "count/pods": 1.0}
-
-
-def quota_refuses_greedy_pod(quota: Obj) -> bool:
-    """Does a quota's computed status (hard minus used) leave less than the 3-CPU pod asks for?"""
+def quota_refuses_greedy_pod(quota: Obj, pod: Obj | None = None) -> bool:
+    """Does a quota's computed status (hard minus used) leave less than the greedy pod asks for?"""
     status = quota.get("status") or {}
     hard, used = status.get("hard") or {}, status.get("used") or {}
-    for name, asked in GREEDY_ASKS.items():
+    asks = greedy_asks(pod or greedy_pod([], []))
+    for name, asked in asks.items():
         limit = quantity(hard.get(name))
-        if limit is not None and limit - (quantity(used.get(name)) or 0.0) < asked:
+        if limit is not None and limit - (quantity(used.get(name)) or 0) < asked:
             return True
     return False
 
 
-def greedy_pod_answer(api: KubeApi, namespace: str) -> dict[str, Any]:
-    """The API server's answer to the 3-CPU pod's dry run, as data."""
-    pod = {**GREEDY_POD, "metadata": {**GREEDY_POD["metadata"], "namespace": namespace}}
+def greedy_pod_answer(api: KubeApi, namespace: str, pod: Obj | None = None) -> dict[str, Any]:
+    """The API server's answer to the greedy pod's dry run, as data, with the plugin that refused it."""
+    pod = pod or greedy_pod([], [])
+    pod = {**pod, "metadata": {**pod["metadata"], "namespace": namespace}}
     try:
         api.create(pod, dry_run=True)
-    except RefusedError as exc:
-        return {"refused": True, "status": exc.status, "message": str(exc.body.get("message", ""))}
-    except ApiError as exc:
-        # The quota answers 403 Forbidden; a 403 from RBAC (the grader may not create pods) is not
-        # the learner's doing: it stays an infrastructure error.
+    except (RefusedError, ApiError) as exc:
         message = str(exc.body.get("message", ""))
-        if exc.status == 403 and "quota" in message:
-            return {"refused": True, "status": exc.status, "message": message}
-        raise
-    return {"refused": False, "status": 201, "message": ""}
+        # A 403 from RBAC (the grader may not create pods) is not the learner's doing: it stays
+        # an infrastructure error. Any other refusal is admission speaking about the namespace.
+        if isinstance(exc, ApiError) and (exc.status != 403 or authorization_denied(message)):
+            raise
+        return {"refused": True, "status": exc.status, "message": message, "cause": admission.cause(message)}
+    return {"refused": False, "status": 201, "message": "", "cause": ""}
 
 
 PROBES = {"greedy-pod": Probe(greedy_dry_run, needs="dry-run")}
@@ -194,12 +279,47 @@ def _labels_text(labels: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "aucun"
 
 
-def _app_object(state: ClusterState, kind: str) -> dict | None:
+def _named(state: ClusterState, kind: str) -> dict | None:
+    """The object of ``kind`` under the statement's name, or ``None``."""
     return state.get(API_VERSIONS[kind], kind, NAMES[kind])
+
+
+def _app_object(state: ClusterState, kind: str) -> dict | None:
+    """The application's object of ``kind``: under the statement's name, else the nearest one found.
+
+    Nearest: for a ConfigMap, Secret or PVC, the one the Deployment uses; for the Service, the one
+    the Ingress sends to; else the only object of that kind labelled `app.kubernetes.io/name:
+    catalogue`. So a misnamed object costs the naming check only: the checks about what it does
+    follow it under its own name.
+    """
+    exact = _named(state, kind)
+    if exact is not None:
+        return exact
+    objects = {name_of(o): o for o in state.objects(API_VERSIONS[kind], kind)}
+    deployment = _named(state, "Deployment") if kind != "Deployment" else None
+    if deployment is None and kind != "Deployment":
+        deployment = _app_object(state, "Deployment")
+    if deployment is not None and kind in ("ConfigMap", "Secret", "PersistentVolumeClaim"):
+        used = [name for name in sorted(_references(deployment)[kind]) if name in objects]
+        if used:
+            return objects[used[0]]
+    if kind == "Service":
+        ingress = _app_object(state, "Ingress")
+        routed = [b.service.get("name", "") for b in ingress_backends(ingress)] if ingress else []
+        if routed and routed[0] in objects:
+            return objects[routed[0]]
+    labelled = [o for o in objects.values() if labels_of(o).get("app.kubernetes.io/name") == APP]
+    return labelled[0] if len(labelled) == 1 else None
 
 
 def _deployment(state: ClusterState) -> dict | None:
     return _app_object(state, "Deployment")
+
+
+def _shown_name(state: ClusterState, kind: str, obj: dict) -> str:
+    """« ConfigMap `catalogue-config` », or « ConfigMap `cfg` (au lieu de `catalogue-config`) »."""
+    name = name_of(obj)
+    return f"{kind} `{name}`" + ("" if name == NAMES[kind] else f" (au lieu de `{NAMES[kind]}`)")
 
 
 # --- namespaces ---------------------------------------------------------------------------------
@@ -281,20 +401,27 @@ def dev_limitrange_defaults(state: ClusterState) -> Verdict:
 
 @check("quota-refuses-excess", title="Le quota refuse un pod trop gourmand", category="exploitation",
        course=COURSE, needs="dry-run",
-       hint="Essayez : « kubectl run gourmand -n dev --image=nginx --dry-run=server --overrides=… » avec "
-            "`requests.cpu: 3` ; le quota doit répondre « exceeded quota ».")
+       hint="Refaites l'essai à blanc de l'étape 5 (« kubectl run gourmand … --dry-run=server », trois conteneurs "
+            "de 1 CPU) : le quota doit répondre « exceeded quota ».")
 def quota_refuses_excess(state: ClusterState) -> Verdict:
     answer = state.probe("greedy-pod")
     ref = ObjectRef("ResourceQuota", QUOTA)
+    pod = (f"Un pod de {answer.get('containers', 1)} conteneurs de {answer.get('container_cpu', '?')} "
+           f"({answer.get('cpu', '?')} de CPU en tout)")
     if not answer["refused"]:
-        return failed(f"Un pod demandant 3 CPU devrait être refusé par le quota du namespace `{state.namespace}` "
+        return failed(f"{pod} devrait être refusé par le quota du namespace `{state.namespace}` "
                       "(trouvé : accepté par l'essai à blanc côté serveur).", ref)
+    cause = answer.get("cause") or admission.cause(answer["message"])
     if "exceeded quota" not in answer["message"]:
-        return failed(f"Un pod demandant 3 CPU devrait être refusé parce qu'il dépasse le quota (trouvé : refusé "
-                      f"pour une autre raison : {answer['message']}).", ref)
+        first = "d'abord " if cause == admission.LIMIT_RANGE else ""
+        because = (" ; chaque conteneur respecte le maximum par conteneur du LimitRange : c'est son maximum par pod "
+                   "qui empêche un pod seul de dépasser le quota") if cause == admission.LIMIT_RANGE else ""
+        return failed(f"{pod} devrait être refusé parce qu'il dépasse le quota (trouvé : refusé {first}par "
+                      f"{admission.WHO[cause]} : {admission.reason(answer['message'])}{because}).", ref)
     quota = answer["message"].split("exceeded quota: ", 1)[-1].split(",", 1)[0]
-    return passed(f"L'essai à blanc d'un pod de 3 CPU est refusé ({answer['status']}) : il dépasse le quota `{quota}`.",
-                  ref)
+    return passed(f"L'essai à blanc d'un pod de {answer.get('containers', 1)} conteneurs de "
+                  f"{answer.get('container_cpu', '?')} ({answer.get('cpu', '?')} de CPU en tout) est refusé "
+                  f"({answer['status']}) : il dépasse le quota `{quota}`.", ref)
 
 
 # --- the application catalogue -----------------------------------------------------------------------
@@ -305,10 +432,15 @@ def quota_refuses_excess(state: ClusterState) -> Verdict:
        hint="Deployment, Service et Ingress `catalogue`, ConfigMap `catalogue-config`, Secret `catalogue-secret`, "
             "PVC `catalogue-data`.")
 def catalogue_objects_named(state: ClusterState) -> Verdict:
-    missing = [f"{kind} `{NAMES[kind]}`" for kind in NAMES if _app_object(state, kind) is None]
-    if missing:
-        return failed(f"L'application `{APP}` devrait avoir ces objets dans le namespace du lab "
-                      f"(manque : {', '.join(missing)}).", DEPLOYMENT)
+    problems = []
+    for kind in NAMES:
+        if _named(state, kind) is not None:
+            continue
+        nearest = _app_object(state, kind)
+        problems.append(f"{kind} `{NAMES[kind]}` (trouvé : " + (f"`{name_of(nearest)}`)" if nearest else "aucun)"))
+    if problems:
+        return failed(f"L'application `{APP}` devrait avoir ces objets, sous ces noms, dans le namespace du lab "
+                      f"({' ; '.join(problems)}).", DEPLOYMENT)
     return passed(f"Les six objets de `{APP}` existent avec les noms convenus.", DEPLOYMENT)
 
 
@@ -331,7 +463,7 @@ def catalogue_standard_labels(state: ClusterState) -> Verdict:
         if labels.get("environment") and labels["environment"] not in environments:
             own.append(f"`environment={LAB_ENVIRONMENT}` (trouvé : `{labels['environment']}`)")
         if own:
-            problems.append(f"{kind} `{NAMES[kind]}` : {', '.join(own)}")
+            problems.append(f"{kind} `{name_of(obj)}` : {', '.join(own)}")
     if problems:
         return failed(f"Chaque objet de `{APP}` devrait porter les six labels standard (manque : "
                       f"{' ; '.join(problems)}).", DEPLOYMENT)
@@ -354,18 +486,22 @@ def catalogue_resources(state: ClusterState) -> Verdict:
     problems = [f"conteneur `{c.get('name', '?')}` : {listing(missing)}"
                 for c in all_containers(deployment) if (missing := missing_resources(c))]
     if problems:
-        return failed(f"Chaque conteneur du Deployment `{APP}` devrait déclarer requests et limits "
+        return failed(f"Chaque conteneur du Deployment `{name_of(deployment)}` devrait déclarer requests et limits "
                       f"(manque : {' ; '.join(problems)}).", DEPLOYMENT)
-    return passed(f"Chaque conteneur du Deployment `{APP}` déclare ses requests et ses limits de CPU et de mémoire.",
-                  DEPLOYMENT)
+    return passed(f"Chaque conteneur du Deployment `{name_of(deployment)}` déclare ses requests et ses limits de CPU "
+                  "et de mémoire.", DEPLOYMENT)
 
 
-def _references(deployment: dict) -> tuple[set[str], set[str], set[str]]:
-    """(ConfigMaps, Secrets, PVCs) the pod template uses: in env, envFrom, or mounted volumes."""
-    used = [ref for ref in references(deployment) if ref.mounted and ref.name]
-    names = {kind: {ref.name for ref in used if ref.kind == kind}
-             for kind in ("ConfigMap", "Secret", "PersistentVolumeClaim")}
-    return names["ConfigMap"], names["Secret"], names["PersistentVolumeClaim"]
+def _references(deployment: dict) -> dict[str, set[str]]:
+    """The ConfigMaps, Secrets and PVCs the pod template uses, by kind: in env, envFrom or volumes.
+
+    A volume counts once mounted in a container; ``env``/``envFrom`` count as such.
+    """
+    found: dict[str, set[str]] = {"ConfigMap": set(), "Secret": set(), "PersistentVolumeClaim": set()}
+    for reference in references(deployment):
+        if reference.mounted:
+            found[reference.kind].add(reference.name)
+    return {kind: names - {""} for kind, names in found.items()}
 
 
 @check("catalogue-uses-config", title="Le Deployment utilise sa ConfigMap, son Secret et son PVC",
@@ -376,15 +512,19 @@ def catalogue_uses_config(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
-    configmaps, secrets, claims = _references(deployment)
-    problems = []
-    for kind, used in (("ConfigMap", configmaps), ("Secret", secrets), ("PersistentVolumeClaim", claims)):
-        if NAMES[kind] not in used:
-            problems.append(f"{kind} `{NAMES[kind]}` (trouvé : {listing(sorted(used)) or 'aucun'})")
+    used = _references(deployment)
+    problems, shown = [], []
+    for kind in ("ConfigMap", "Secret", "PersistentVolumeClaim"):
+        obj = _app_object(state, kind)
+        if obj is not None and name_of(obj) in used[kind]:
+            shown.append(_shown_name(state, kind, obj))
+            continue
+        wanted = name_of(obj) if obj is not None else NAMES[kind]
+        problems.append(f"{kind} `{wanted}` (trouvé : {listing(sorted(used[kind])) or 'aucun'})")
     if problems:
-        return failed(f"Le Deployment `{APP}` devrait utiliser {' ; '.join(problems)}.", DEPLOYMENT)
-    return passed(f"Le Deployment `{APP}` utilise la ConfigMap `{NAMES['ConfigMap']}`, le Secret "
-                  f"`{NAMES['Secret']}` et monte le PVC `{NAMES['PersistentVolumeClaim']}`.", DEPLOYMENT)
+        return failed(f"Le Deployment `{name_of(deployment)}` devrait utiliser {' ; '.join(problems)}.", DEPLOYMENT)
+    return passed(f"Le Deployment `{name_of(deployment)}` utilise {', '.join(shown[:2])} et monte {shown[2]}.",
+                  DEPLOYMENT)
 
 
 def _quota_refusal(state: ClusterState, deployment: dict) -> str | None:
@@ -399,25 +539,32 @@ def _quota_refusal(state: ClusterState, deployment: dict) -> str | None:
 
 
 @check("catalogue-available", title="Le Deployment catalogue est disponible", category="fiabilité", course=COURSE,
-       hint="« kubectl describe replicaset -n dev » : un pod refusé par le quota (requests ou limits manquants) "
-            "ou un PVC en attente y est expliqué.")
+       hint="« kubectl describe replicaset -n dev » et « kubectl describe pod -n dev » : un pod refusé par le quota "
+            "(requests ou limits manquants), une ConfigMap, un Secret, une clé ou un PVC introuvables y sont "
+            "expliqués.")
 def catalogue_available(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
+    name = name_of(deployment)
     wanted = (deployment.get("spec") or {}).get("replicas", 1)
     pods = pods_of(deployment, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
     ready = [p for p in pods if is_ready(p)]
+    expectation = f"Le Deployment `{name}` devrait avoir {wanted} pod{'s' if wanted > 1 else ''} " \
+                  f"prêt{'s' if wanted > 1 else ''}"
+    blockers = startup_problems(deployment, state_lookup(state))
+    if blockers:
+        return failed(f"{expectation} (trouvé : ses pods ne peuvent pas démarrer : {' ; '.join(blockers)}).",
+                      DEPLOYMENT)
     if wanted and len(ready) >= wanted:
-        return passed(f"Le Deployment `{APP}` est disponible : {len(ready)} pod{'s' if len(ready) > 1 else ''} "
+        return passed(f"Le Deployment `{name}` est disponible : {len(ready)} pod{'s' if len(ready) > 1 else ''} "
                       f"prêt{'s' if len(ready) > 1 else ''} sur {wanted}.", DEPLOYMENT)
     refusal = _quota_refusal(state, deployment) if not pods else None
     because = f" ; le ReplicaSet signale : {refusal}" if refusal else ""
     # A pod over the quota, or without the resources the quota needs, will not come by itself
     # (unlike « status unknown for quota », while the quota controller computes its usage).
     refused_by_quota = refusal is not None and ("exceeded quota" in refusal or "must specify" in refusal)
-    return failed(f"Le Deployment `{APP}` devrait avoir {wanted} pod{'s' if wanted > 1 else ''} "
-                  f"prêt{'s' if wanted > 1 else ''} (trouvé : {len(ready)}{because}).", DEPLOYMENT,
+    return failed(f"{expectation} (trouvé : {len(ready)}{because}).", DEPLOYMENT,
                   pending=bool(wanted) and not refused_by_quota)
 
 
@@ -427,7 +574,7 @@ def catalogue_available(state: ClusterState) -> Verdict:
             "reste Pending tant qu'aucun pod ne le monte.")
 def catalogue_claim_bound(state: ClusterState) -> Verdict:
     claim = _app_object(state, "PersistentVolumeClaim")
-    name = NAMES["PersistentVolumeClaim"]
+    name = name_of(claim) if claim is not None else NAMES["PersistentVolumeClaim"]
     ref = ObjectRef("PersistentVolumeClaim", name)
     if claim is None:
         return failed(f"Le PVC `{name}` devrait exister (trouvé : aucun).", ref)
@@ -436,7 +583,9 @@ def catalogue_claim_bound(state: ClusterState) -> Verdict:
     wanted = (claim.get("spec") or {}).get("storageClassName")
     if wanted not in (None, default_name):
         return failed(f"Le PVC `{name}` devrait utiliser la StorageClass par défaut `{default_name}` "
-                      f"(trouvé : `{wanted}`).", ref)
+                      f"(trouvé : `{wanted}`).", ref,
+                      hint=f"La classe d'un PVC est immuable : recréez `{name}` sans `storageClassName` (ou avec "
+                           f"`{default_name}`).")
     phase = (claim.get("status") or {}).get("phase", "absent")
     if phase != "Bound":
         return failed(f"Le PVC `{name}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
@@ -452,22 +601,28 @@ def catalogue_service_endpoints(state: ClusterState) -> Verdict:
     ref = ObjectRef("Service", APP)
     if service is None:
         return failed(f"Le Service `{APP}` devrait exister (trouvé : aucun).", ref)
+    name = name_of(service)
+    ref = ObjectRef("Service", name)
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
     selector = (service.get("spec") or {}).get("selector") or {}
     if not selects(selector, labels_of(pod_template(deployment))):
-        return failed(f"Le sélecteur du Service `{APP}` devrait choisir les pods du Deployment `{APP}` "
+        return failed(f"Le sélecteur du Service `{name}` devrait choisir les pods du Deployment "
+                      f"`{name_of(deployment)}` "
                       f"(sélecteur : {_labels_text(selector)} ; labels des pods : "
                       f"{_labels_text(labels_of(pod_template(deployment)))}).", ref)
+    if startup_problems(deployment, state_lookup(state)):
+        return failed(f"Le Service `{name}` devrait avoir des pods prêts derrière lui (trouvé : aucun, les pods du "
+                      f"Deployment `{name_of(deployment)}` ne peuvent pas démarrer).", ref)
     slices = [s for s in state.objects("discovery.k8s.io/v1", "EndpointSlice")
-              if labels_of(s).get("kubernetes.io/service-name") == APP]
+              if labels_of(s).get("kubernetes.io/service-name") == name]
     ready = sorted({(e.get("targetRef") or {}).get("name", "") for s in slices for e in s.get("endpoints") or []
                     if (e.get("conditions") or {}).get("ready") is True})
     if not ready:
-        return failed(f"Le Service `{APP}` devrait avoir des pods prêts derrière lui (trouvé : aucune adresse prête).",
+        return failed(f"Le Service `{name}` devrait avoir des pods prêts derrière lui (trouvé : aucune adresse prête).",
                       ref, pending=True)
-    return passed(f"Le Service `{APP}` a {len(ready)} pod{'s' if len(ready) > 1 else ''} "
+    return passed(f"Le Service `{name}` a {len(ready)} pod{'s' if len(ready) > 1 else ''} "
                   f"prêt{'s' if len(ready) > 1 else ''} derrière lui ({listing(ready)}).", ref)
 
 
@@ -479,6 +634,7 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
     ref = ObjectRef("Ingress", APP)
     if ingress is None:
         return failed(f"L'Ingress `{APP}` devrait exister (trouvé : aucun).", ref)
+    ref = ObjectRef("Ingress", name_of(ingress))
     problems = []
     ingress_class = (ingress.get("spec") or {}).get("ingressClassName") or \
         (ingress["metadata"].get("annotations") or {}).get("kubernetes.io/ingress.class")
@@ -489,9 +645,10 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
     if not hosts:
         problems.append("une règle avec un hôte (trouvé : aucun hôte)")
     service = _app_object(state, "Service")
+    service_name = name_of(service) if service is not None else APP
 
     def right(backend: IngressBackend) -> bool:
-        return backend.service.get("name") == APP and service is not None \
+        return backend.service.get("name") == service_name and service is not None \
             and service_port(service, backend.service.get("port") or {}) is not None
 
     def shown(backend: IngressBackend) -> str:
@@ -499,9 +656,11 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
 
     wrong = [shown(backend) for backend in backends if not right(backend)]
     if not backends or wrong:
-        problems.append(f"renvoyer vers un port du Service `{APP}` (trouvé : {', '.join(wrong) or 'aucun backend'})")
+        exposed = shown_ports((service.get("spec") or {}).get("ports") or [], "port") if service else ""
+        exposed_text = f" ; le Service expose {exposed}" if exposed else ""
+        problems.append(f"un backend vers un port du Service `{service_name}` (trouvé : "
+                        f"{', '.join(wrong) or 'aucun backend'}{exposed_text})")
     if problems:
-        return failed(f"L'Ingress `{APP}` devrait avoir {' ; '.join(problems)}.", ref)
-    return passed(f"L'Ingress `{APP}` (classe `{INGRESS_CLASS}`, hôte {listing(hosts)}) renvoie vers le Service "
-                  f"`{APP}`.",
-                  ref)
+        return failed(f"L'Ingress `{name_of(ingress)}` devrait avoir {' ; '.join(problems)}.", ref)
+    return passed(f"L'Ingress `{name_of(ingress)}` (classe `{INGRESS_CLASS}`, hôte {listing(hosts)}) renvoie vers le "
+                  f"Service `{service_name}`.", ref)

@@ -4,10 +4,44 @@ The sandbox enforces no NetworkPolicy (it has no data plane), so the grader comp
 reachability matrix from the policies with Kubernetes's semantics (``kubelab.netpol``) and
 compares it with the expected one, cell by cell. A flow only counts when explicit rules
 allow it: traffic that passes because no policy isolates the pods is not the learner's work.
+
+« Tout ce qui n'est pas dans ce tableau doit être bloqué (y compris entre deux pods du même
+composant, et depuis les autres namespaces) » covers every class of flow the policies decide,
+so the matrix holds, besides one pod of each component:
+
+- a second pod of each component (same labels and ports), as source and as destination;
+- the namespace `ingress` and another namespace as sources (any pod of them), and in that
+  other namespace a pod with each component's labels, as source and as destination (a
+  `namespaceSelector: {}` next to a `podSelector` opens those);
+- an address outside the cluster, as source (ingress `ipBlock`) and as destination (egress
+  to `0.0.0.0/0`);
+- CoreDNS and another pod of `kube-system`, as destinations;
+- on each destination, its declared ports, one port it does not declare (a rule without
+  `ports` opens them all) and, towards the outside, the ports 53, 80 and 443.
+
+Statement → check:
+
+- « une politique de refus par défaut qui sélectionne tous les pods du namespace
+  (`podSelector: {}`) pour l'`Ingress` et l'`Egress` » → ``netpol-default-deny``;
+- « tous les pods de `lab-zero-trust` … pods `k8s-app=kube-dns` du namespace `kube-system` …
+  UDP 53 et TCP 53 » → ``netpol-dns-allowed`` (it is allowed) and ``netpol-dns-only-coredns``
+  (port 53 opens towards CoreDNS only: not the rest of `kube-system`, another namespace or
+  the outside);
+- each other row of the table → ``flow-frontend-backend``, ``flow-backend-postgres``,
+  ``flow-backend-redis``, ``flow-ingress-frontend``, allowed « en sortie de la source et en
+  entrée de la destination »;
+- « Tout ce qui n'est pas dans ce tableau doit être bloqué », « la matrice d'accessibilité
+  complète » → ``netpol-no-extra-flows``;
+- « Le DNS est autorisé en UDP et en TCP vers CoreDNS » → ``netpol-dns-allowed``, « et le port 53
+  ne s'ouvre que vers CoreDNS » → ``netpol-dns-only-coredns``;
+- « Chaque politique sélectionne au moins un pod » → ``netpol-policies-select-pods``;
+- « Sur un vrai MicroK8s, `kubelab grade 04-networkpolicies --allow-probes` confirme en plus la
+  matrice en direct, sans la noter » → no check: the live probe (``LIVE_PROBES``).
 """
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass
 
@@ -22,9 +56,9 @@ from kubelab.live_probes import (
     ephemeral_stuck,
     live_probe,
 )
-from kubelab.netpol.model import Cell, Endpoint, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
-from kubelab.netpol.reachability import Analysis
-from kubelab.objects import is_ready, labels_of, listing, name_of
+from kubelab.netpol.model import Cell, Endpoint, IPBlockEndpoint, NamespaceEndpoint, PodEndpoint, Port
+from kubelab.netpol.reachability import Analysis, declared_ports
+from kubelab.objects import is_ready, labels_of, listing, matches_selector, name_of
 from kubelab.waiting import wait_for
 
 registry = Registry()
@@ -49,17 +83,32 @@ INGRESS_NAMESPACE = "ingress"
 OUTSIDE_NAMESPACE = "kubelab-exterieur"
 OUTSIDE_ADDRESS = "203.0.113.10/32"
 DNS_PORTS = (Port("UDP", 53), Port("TCP", 53))
+UNDECLARED_PORT = Port("TCP", 9999)
+OUTSIDE_PORTS = (*DNS_PORTS, Port("TCP", 80), Port("TCP", 443))
+TWIN = "-kubelab-jumeau"
 SHOWN_CELLS = 6
 
 
 @dataclass(frozen=True)
 class Graph:
-    """The lab's reachability matrix and who is who in it."""
+    """The lab's reachability cells and who is who in them."""
 
-    matrix: Matrix
+    cells: tuple[Cell, ...]
     components: dict[str, PodEndpoint]
+    twins: dict[str, PodEndpoint]
+    """A second pod of each component: same labels and ports, another name."""
+    outsiders: dict[str, PodEndpoint]
+    """In another namespace, a pod with each component's labels and ports."""
     dns: PodEndpoint | None
     other_system: PodEndpoint | None
+    outside: IPBlockEndpoint
+
+    @property
+    def lab_pods(self) -> list[PodEndpoint]:
+        return [*self.components.values(), *self.twins.values()]
+
+    def cell(self, source: Endpoint, destination: PodEndpoint, port: Port) -> Cell:
+        return next(c for c in self.cells if c.source == source and c.destination == destination and c.port == port)
 
 
 def _representative(pods: list[dict], label: str, value: str) -> dict | None:
@@ -69,40 +118,66 @@ def _representative(pods: list[dict], label: str, value: str) -> dict | None:
     return chosen[0] if chosen else None
 
 
+def _copy(pod: dict, name: str, namespace: str) -> dict:
+    """A synthetic pod: ``pod``'s labels and ports under another name, maybe in another namespace."""
+    twin = copy.deepcopy(pod)
+    twin["metadata"] = {"name": name, "namespace": namespace, "labels": labels_of(pod)}
+    twin["status"] = {"phase": "Running"}
+    return twin
+
+
 def _graph(state: ClusterState) -> Graph:
     lab_pods = state.objects("v1", "Pod")
     system_pods = state.objects("v1", "Pod", "kube-system")
     namespaces = state.objects("v1", "Namespace", CLUSTER_SCOPE)
     policies = [*state.objects("networking.k8s.io/v1", "NetworkPolicy"),
                 *state.objects("networking.k8s.io/v1", "NetworkPolicy", "kube-system")]
-    picked = {app: _representative(lab_pods, "app", app) for app in COMPONENTS}
+    picked = {app: pod for app in COMPONENTS if (pod := _representative(lab_pods, "app", app)) is not None}
+    twins = {app: _copy(pod, f"{name_of(pod)}{TWIN}", state.namespace) for app, pod in picked.items()}
+    outsiders = {app: _copy(pod, app, OUTSIDE_NAMESPACE) for app, pod in picked.items()}
     dns = _representative(system_pods, "k8s-app", "kube-dns")
     other = next((p for p in sorted(system_pods, key=name_of) if labels_of(p).get("k8s-app") != "kube-dns"
                   and (p.get("status") or {}).get("podIP")), None)
-    chosen = [p for p in (*picked.values(), dns, other) if p is not None]
+    chosen = [p for p in (*picked.values(), *twins.values(), *outsiders.values(), dns, other) if p is not None]
     analysis = Analysis(namespaces, chosen, policies)
     by_key = {pod.key: pod for pod in analysis.pods}
 
     def endpoint(pod: dict | None) -> PodEndpoint | None:
         return by_key.get(f"{pod['metadata']['namespace']}/{name_of(pod)}") if pod else None
 
-    components = {app: e for app, pod in picked.items() if (e := endpoint(pod)) is not None}
-    sources: list[Endpoint] = [*components.values(),
-               NamespaceEndpoint(INGRESS_NAMESPACE, tuple(analysis.namespace_labels(INGRESS_NAMESPACE).items())),
-               NamespaceEndpoint(OUTSIDE_NAMESPACE, tuple(analysis.namespace_labels(OUTSIDE_NAMESPACE).items())),
-               IPBlockEndpoint(OUTSIDE_ADDRESS)]
-    matrix = analysis.matrix(sources, list(components.values()))
-    if components and (endpoint(dns) or endpoint(other)):
-        extra = analysis.matrix(list(components.values()), [e for e in (endpoint(dns), endpoint(other)) if e],
-                                DNS_PORTS)
-        matrix = Matrix(matrix.sources, matrix.columns + extra.columns, matrix.cells + extra.cells)
-    return Graph(matrix, components, endpoint(dns), endpoint(other))
+    def endpoints(pods: dict[str, dict]) -> dict[str, PodEndpoint]:
+        return {app: e for app, pod in pods.items() if (e := endpoint(pod)) is not None}
+
+    components, twin_endpoints, outsider_endpoints = endpoints(picked), endpoints(twins), endpoints(outsiders)
+    lab = [*components.values(), *twin_endpoints.values()]
+    outside = IPBlockEndpoint(OUTSIDE_ADDRESS)
+    sources: list[Endpoint] = [
+        *lab,
+        NamespaceEndpoint(INGRESS_NAMESPACE, tuple(analysis.namespace_labels(INGRESS_NAMESPACE).items())),
+        NamespaceEndpoint(OUTSIDE_NAMESPACE, tuple(analysis.namespace_labels(OUTSIDE_NAMESPACE).items())),
+        *outsider_endpoints.values(), outside]
+    cells: list[Cell] = []
+    for destination in lab:
+        cells += analysis.matrix(sources, [destination], [*declared_ports(destination), UNDECLARED_PORT]).cells
+    for destination in outsider_endpoints.values():
+        cells += analysis.matrix(lab, [destination], [*declared_ports(destination), UNDECLARED_PORT, *DNS_PORTS]).cells
+    for system in (endpoint(dns), endpoint(other)):
+        if system is not None:
+            cells += analysis.matrix(lab, [system], [*DNS_PORTS, UNDECLARED_PORT]).cells
+    cells += [analysis.external_cell(source, outside, port) for source in lab for port in OUTSIDE_PORTS]
+    return Graph(tuple(cells), components, twin_endpoints, outsider_endpoints, endpoint(dns), endpoint(other), outside)
 
 
 def _name(endpoint: object, graph: Graph) -> str:
     for app, pod in graph.components.items():
         if pod == endpoint:
             return app
+    for app, pod in graph.twins.items():
+        if pod == endpoint:
+            return f"{app} (2ᵉ pod)"
+    for app, pod in graph.outsiders.items():
+        if pod == endpoint:
+            return f"{OUTSIDE_NAMESPACE}/{app}"
     if endpoint == graph.dns:
         return "CoreDNS"
     if endpoint == graph.other_system and isinstance(endpoint, PodEndpoint):
@@ -119,23 +194,49 @@ def _cell_name(cell: Cell, graph: Graph) -> str:
     return f"{_name(cell.source, graph)} → {_name(cell.destination, graph)}:{cell.port.number}/{cell.port.protocol}"
 
 
+def _app_of(endpoint: object, graph: Graph) -> str | None:
+    """The component of a lab pod (a component's pod or its twin), else ``None``."""
+    return next((app for pods in (graph.components, graph.twins) for app, pod in pods.items() if pod == endpoint), None)
+
+
+def _summary(cells: list[Cell], graph: Graph) -> list[str]:
+    """The cells' names, without repeats: a second pod counts apart only between two pods of one
+    component, and a pod of the other namespace only when « any pod » of it is not listed already."""
+    keys = {(c.source.key, c.destination.key, c.port.label) for c in cells}
+    names = []
+    for cell in cells:
+        source, destination = cell.source, cell.destination
+        if isinstance(source, PodEndpoint) and source in graph.outsiders.values() \
+                and (f"{OUTSIDE_NAMESPACE}/*", destination.key, cell.port.label) in keys:
+            continue
+        if _app_of(source, graph) != _app_of(destination, graph):
+            source = graph.components.get(_app_of(source, graph) or "", source)
+            destination = graph.components.get(_app_of(destination, graph) or "", destination)
+        names.append(f"{_name(source, graph)} → {_name(destination, graph)}:{cell.port.number}/{cell.port.protocol}")
+    return list(dict.fromkeys(names))
+
+
 def _explicit(cell: Cell) -> bool:
     """Allowed by rules on both sides: each pod involved is isolated and a rule lets it through."""
     return cell.allowed and cell.ingress.isolated and (cell.egress is None or cell.egress.isolated)
 
 
 def _expected_allowed(graph: Graph) -> set[tuple[str, str, str]]:
-    keys = set()
+    def pods_of(app: str) -> list[PodEndpoint]:
+        return [pod for pods in (graph.components, graph.twins) for a, pod in pods.items() if a == app]
+
+    keys: set[tuple[str, str, str]] = set()
     for source, (target, port) in FLOWS.items():
-        source_app = source.split("-")[0]
-        if source_app in graph.components and target in graph.components:
-            keys.add((graph.components[source_app].key, graph.components[target].key, f"{port}/TCP"))
-    if "frontend" in graph.components:
-        keys.add((f"{INGRESS_NAMESPACE}/*", graph.components["frontend"].key, "80/TCP"))
+        keys.update((s.key, d.key, f"{port}/TCP") for s in pods_of(source.split("-")[0]) for d in pods_of(target))
+    keys.update((f"{INGRESS_NAMESPACE}/*", d.key, "80/TCP") for d in pods_of("frontend"))
     if graph.dns is not None:
-        for pod in graph.components.values():
-            keys.update((pod.key, graph.dns.key, f"{port.number}/{port.protocol}") for port in DNS_PORTS)
+        keys.update((pod.key, graph.dns.key, port.label) for pod in graph.lab_pods for port in DNS_PORTS)
     return keys
+
+
+def _dns_elsewhere(cell: Cell, graph: Graph) -> bool:
+    """A port-53 cell towards anything but CoreDNS and the lab's pods: ``netpol-dns-only-coredns`` judges it."""
+    return cell.port in DNS_PORTS and cell.destination != graph.dns and cell.destination not in graph.lab_pods
 
 
 def _missing_pods(state: ClusterState, graph: Graph) -> Verdict | None:
@@ -184,35 +285,41 @@ def dns_allowed(state: ClusterState) -> Verdict:
         return missing
     if graph.dns is None:
         return failed("Les pods CoreDNS (`k8s-app=kube-dns`) devraient exister dans kube-system (trouvé : aucun).")
-    wrong = [_cell_name(c, graph) for c in graph.matrix.cells
-             if c.destination == graph.dns and not (c.allowed and c.egress is not None and c.egress.isolated)]
+    wrong = _summary([c for c in graph.cells if c.destination == graph.dns and c.port in DNS_PORTS
+                      and not (c.allowed and c.egress is not None and c.egress.isolated)], graph)
     if wrong:
-        return failed(f"{_flows(wrong, 'devrai', 'autorisé')} par une règle de sortie explicite "
+        return failed(f"{_flows(wrong, 'autorisé')} par une règle de sortie explicite "
                       "(trouvé : bloqué, ou permis seulement faute de refus par défaut).")
-    return passed("Chaque composant peut interroger CoreDNS en UDP et en TCP sur le port 53.")
+    return passed("Chaque pod du namespace peut interroger CoreDNS en UDP et en TCP sur le port 53.")
 
 
 @check("netpol-dns-only-coredns", title="Le port 53 ne s'ouvre que vers CoreDNS", category="réseau", course=COURSE,
-       hint="Dans la règle DNS, `namespaceSelector` et `podSelector` doivent être dans la même entrée de `to` "
-            "(un seul tiret) : c'est un ET.")
+       hint="La règle DNS nomme sa destination dans `to` : `namespaceSelector` (kube-system) et `podSelector` "
+            "(`k8s-app: kube-dns`) dans la même entrée (un seul tiret, c'est un ET) ; sans `to`, le port 53 "
+            "s'ouvre vers toutes les adresses.")
 def dns_only_coredns(state: ClusterState) -> Verdict:
     graph = _graph(state)
     if (missing := _missing_pods(state, graph)) is not None:
         return missing
-    if graph.other_system is None:
-        return passed("Aucun autre pod de kube-system à protéger.")
-    extra = [_cell_name(c, graph) for c in graph.matrix.cells if c.destination == graph.other_system and c.allowed]
+    extra = [c for c in graph.cells if _dns_elsewhere(c, graph) and c.allowed]
     if extra:
-        return failed(f"{_flows(extra, 'devrai', 'bloqué')} : le DNS ne doit viser que CoreDNS (trouvé : autorisé).")
-    return passed("Le port 53 n'est ouvert que vers CoreDNS, pas vers le reste de kube-system.")
+        order = [graph.outside, graph.other_system, *graph.outsiders.values()]
+        towards = sorted({c.destination for c in extra}, key=lambda d: order.index(d) if d in order else len(order))
+        sources = listing(dict.fromkeys(_name(graph.components.get(_app_of(c.source, graph) or "", c.source), graph)
+                                        for c in extra))
+        return failed(f"Le port 53 ne devrait s'ouvrir que vers CoreDNS (trouvé : ouvert aussi vers "
+                      f"{_shown(towards, graph)}, depuis {sources}).")
+    return passed("Le port 53 n'est ouvert que vers CoreDNS : ni vers le reste de kube-system, ni vers un autre "
+                  "namespace, ni hors du cluster.")
 
 
 def _flow(state: ClusterState, source: str, target: str, port: int, via_namespace: bool = False) -> Verdict:
     graph = _graph(state)
     if (missing := _missing_pods(state, graph)) is not None:
         return missing
-    origin = f"{INGRESS_NAMESPACE}/*" if via_namespace else graph.components[source].key
-    cell = graph.matrix.cell(origin, graph.components[target], f"{port}/TCP")
+    origin: Endpoint = next(c.source for c in graph.cells if c.source.key == f"{INGRESS_NAMESPACE}/*") \
+        if via_namespace else graph.components[source]
+    cell = graph.cell(origin, graph.components[target], Port("TCP", port))
     name = _cell_name(cell, graph)
     if not cell.allowed:
         return failed(f"{name} devrait être autorisé (trouvé : bloqué). {cell.explanation}")
@@ -242,34 +349,34 @@ def flow_backend_redis(state: ClusterState) -> Verdict:
 
 @check("flow-ingress-frontend", title="namespace ingress → frontend:80", category="réseau", course=COURSE,
        hint="Entrée de frontend depuis `namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress}}`, "
-            "port 80.")
+            "port 80 (« kubectl get ns ingress --show-labels » montre les labels du namespace).")
 def flow_ingress_frontend(state: ClusterState) -> Verdict:
     return _flow(state, "", "frontend", 80, via_namespace=True)
 
 
 @check("netpol-no-extra-flows", title="Tout le reste est bloqué", category="réseau", course=COURSE,
-       hint="Chaque règle doit viser une source ou une destination précise : évitez `namespaceSelector: {}`, "
-            "`podSelector: {}` dans `from`/`to` et les règles sans `ports`.")
+       hint="Chaque règle doit viser une source ou une destination précise et ses ports : évitez "
+            "`namespaceSelector: {}`, `podSelector: {}` dans `from`/`to`, les `ipBlock` larges et les règles sans "
+            "`ports` ; deux pods du même composant ne se parlent pas.")
 def no_extra_flows(state: ClusterState) -> Verdict:
     graph = _graph(state)
     if (missing := _missing_pods(state, graph)) is not None:
         return missing
     expected = _expected_allowed(graph)
-    extra = [_cell_name(c, graph) for c in graph.matrix.cells
-             if c.allowed and c.source != c.destination and c.destination != graph.other_system
-             and (c.source.key, c.destination.key, c.port.label) not in expected]
+    extra = _summary([c for c in graph.cells if c.allowed and c.source != c.destination and not _dns_elsewhere(c, graph)
+                      and (c.source.key, c.destination.key, c.port.label) not in expected], graph)
     if extra:
-        return failed(f"{_flows(extra, 'devrai', 'bloqué')} (trouvé : autorisé).")
-    count = sum(1 for c in graph.matrix.cells if not c.allowed)
-    return passed(f"Les {count} autres flux de la matrice sont bloqués.")
+        return failed(f"{_flows(extra, 'bloqué')} (trouvé : autorisé).")
+    blocked = sum(1 for c in graph.cells if not c.allowed)
+    return passed(f"Les {blocked} autres flux de la matrice sont bloqués : entre deux pods d'un même composant, "
+                  "depuis et vers les autres namespaces, depuis et vers l'extérieur du cluster, sur les ports non "
+                  "déclarés.")
 
 
 @check("netpol-policies-select-pods", title="Chaque politique sélectionne des pods", category="réseau",
        course=COURSE, hint="Vérifiez les labels : « kubectl get pods --show-labels » ; une faute de frappe dans "
                            "`podSelector` rend la politique inutile.")
 def policies_select_pods(state: ClusterState) -> Verdict:
-    from kubelab.objects import matches_selector
-
     policies = _policies(state)
     if not policies:
         return failed("Le namespace devrait contenir des NetworkPolicies (trouvé : aucune).")
@@ -283,7 +390,16 @@ def policies_select_pods(state: ClusterState) -> Verdict:
     return passed(f"Les {len(policies)} politiques sélectionnent toutes au moins un pod.")
 
 
-def _flows(cells: list[str], _verb: str, state: str) -> str:
+def _shown(endpoints: list, graph: Graph) -> str:
+    """``a, b et c``, or ``a, b, …, f et 2 autres``: the endpoints' names."""
+    names = [_name(e, graph) for e in endpoints]
+    more = len(names) - SHOWN_CELLS
+    if more > 0:
+        return ", ".join(names[:SHOWN_CELLS]) + f" et {more} autre{'s' if more > 1 else ''}"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+
+
+def _flows(cells: list[str], state: str) -> str:
     """« Le flux A devrait être bloqué » or « Les flux A, B et 3 autres devraient être bloqués »."""
     if len(cells) == 1:
         return f"Le flux {cells[0]} devrait être {state}"

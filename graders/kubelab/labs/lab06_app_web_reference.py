@@ -12,6 +12,44 @@ objects agree with one another, as the cluster would only reveal at run time:
 - the Ingress's TLS section names the Secret ``webapp-tls`` for every host it routes, and that
   Secret has the type ``kubernetes.io/tls`` with its two keys. Snapshots strip Secret values,
   so the certificate itself is never read: the hosts are checked in ``spec.tls[].hosts``.
+
+What would keep pods from starting on any cluster (a missing ConfigMap, Secret, key or claim, a
+probe on a port name the container does not declare) fails the readiness check of that
+workload even on simulated nodes, where every pod becomes Ready (``kubelab.startup``).
+
+Statement → check:
+
+- « Le Secret `postgres-credentials` a les clés `POSTGRES_USER`, `POSTGRES_PASSWORD` et
+  `POSTGRES_DB` » → ``postgres-credentials-keys``;
+- « `backend` lit sa configuration dans `backend-config` (`envFrom` ou `configMapKeyRef`) » →
+  ``backend-config-from-configmap``; « et le mot de passe de la base dans `postgres-credentials`
+  par `secretKeyRef` (clé `POSTGRES_PASSWORD`) » → ``backend-password-from-secret``;
+- « Chaque ConfigMap, Secret et clé référencés … existe (sauf référence `optional: true`) » →
+  ``config-references-exist``;
+- « Aucun mot de passe n'est écrit en clair » → ``no-plaintext-passwords``;
+- « `frontend` et `backend` ont au moins 2 réplicas prêts » → ``frontend-backend-replicas``;
+  « une `readinessProbe` et une `livenessProbe` » (each on a port the container declares) →
+  ``frontend-backend-probes``; « des requests et des limits » → ``frontend-backend-resources``;
+- « `redis` (image `redis`) a son pod prêt » → ``redis-ready``;
+- « `postgres` utilise `postgres:17`, lit ses identifiants dans le Secret » → ``postgres-statefulset``;
+  « stocke ses données sur un PVC lié (`Bound`) » monté sur `/var/lib/postgresql/data` →
+  ``postgres-data-persistent``; « et a son pod prêt » → ``postgres-ready``;
+- « Les quatre Services existent en ClusterIP avec les bons ports » → ``services-clusterip-ports``;
+  « leurs sélecteurs désignent des pods prêts de leur composant (et d'aucun autre) » →
+  ``services-select-ready-pods``; « leur `targetPort` correspond à un port de conteneur » →
+  ``services-target-ports``;
+- « L'Ingress `webapp` a la classe `public` (qui doit exister dans le cluster) » →
+  ``ingress-class-public``; « une section `tls` qui couvre chacun de ses hôtes avec `webapp-tls` »
+  → ``ingress-tls``; « envoie `www.lab.local` vers `frontend:80` et `api.lab.local` vers
+  `backend:8080` » → ``ingress-routes``; « chacun de ses backends est un Service et un port qui
+  existent » → ``ingress-backends-exist``;
+- « Le Secret `webapp-tls` est de type `kubernetes.io/tls` avec les clés `tls.crt` et `tls.key` » →
+  ``tls-secret``;
+- « Un pod qui ne pourrait pas démarrer sur un vrai cluster n'est jamais compté prêt » → in
+  ``frontend-backend-replicas``, ``redis-ready``, ``postgres-ready`` and ``services-select-ready-pods``;
+- « Le CronJob `postgres-backup` n'est pas suspendu, son conteneur lance `pg_dump` » →
+  ``backup-cronjob``; « et lit le mot de passe dans `postgres-credentials` » →
+  ``backup-credentials-from-secret``.
 """
 
 from __future__ import annotations
@@ -21,10 +59,9 @@ from typing import Any
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
-from kubelab.credentials import secret_with_keys
+from kubelab.credentials import plaintext_findings, secret_with_keys
 from kubelab.objects import (
     SECRET_NAME,
-    all_containers,
     containers,
     env_references,
     image_reference,
@@ -34,16 +71,24 @@ from kubelab.objects import (
     listing,
     missing_resources,
     name_of,
-    plaintext_secrets,
     pod_spec,
     pod_template,
     pods_of,
-    references,
-    secret_key_ref,
     selects,
 )
-from kubelab.ports import IngressBackend, declared_ports, port_text, service_port, shown_ports, target_of
+from kubelab.ports import (
+    PROBE_KINDS,
+    IngressBackend,
+    declared_ports,
+    port_text,
+    probe_port_problem,
+    service_port,
+    shown_ports,
+    target_of,
+)
 from kubelab.ports import ingress_backends as backends_of  # the check below is called ingress_backends
+from kubelab.references import references, variable_source
+from kubelab.startup import startup_problems, state_lookup
 
 registry = Registry()
 check = registry.check
@@ -78,7 +123,7 @@ CRONJOB = "postgres-backup"
 WEB = ("frontend", "backend")
 MIN_REPLICAS = 2
 POSTGRES_IMAGE = "postgres:17"
-DATA_PATHS = ("/var/lib/postgresql/data", "/var/lib/postgresql")
+DATA_PATH = "/var/lib/postgresql/data"
 # Service -> (port, kind of the workload whose pods it must choose); the workload has the Service's name.
 SERVICES: dict[str, tuple[int, str]] = {
     "frontend": (80, "Deployment"),
@@ -122,12 +167,31 @@ def _ready(state: ClusterState, workload: Obj) -> int:
     return sum(is_ready(pod) for pod in _pods(state, workload))
 
 
+def _blocked(state: ClusterState, workload: Obj) -> str | None:
+    """Why the workload's pods cannot start or become Ready on any cluster, or ``None``."""
+    problems = startup_problems(workload, state_lookup(state))
+    return f"ses pods ne peuvent pas démarrer : {' ; '.join(problems)}" if problems else None
+
+
 def _ready_text(count: int) -> str:
     return f"{count} pod prêt" if count <= 1 else f"{count} pods prêts"
 
 
 def _selector_text(selector: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) or "aucun"
+
+
+def _credentials(state: ClusterState) -> str:
+    """The database's credentials Secret: `postgres-credentials`, else the Secret PostgreSQL reads its
+    password from, when that one exists. So a Secret named otherwise, and used so everywhere, costs
+    ``postgres-credentials-keys`` only."""
+    if state.get("v1", "Secret", SECRET) is not None:
+        return SECRET
+    sts = _workload(state, "StatefulSet", "postgres")
+    source = variable_source(_postgres_container(sts), "POSTGRES_PASSWORD", state_lookup(state)) if sts else None
+    if source is not None and source.kind == "Secret" and state.get("v1", "Secret", source.name) is not None:
+        return source.name
+    return SECRET
 
 
 def _secret_var(container: Obj, secret: str, key: str) -> str | None:
@@ -189,24 +253,33 @@ def _where(backend: IngressBackend) -> str:
     return "backend par défaut" if backend.host is None else f"`{backend.host or '*'}{backend.path}`"
 
 
+def _postgres_container(sts: Obj) -> Obj:
+    """The PostgreSQL container: the one called `postgres`, else the one running a postgres image, else the first."""
+    listed = containers(sts)
+    return next((c for c in listed if c.get("name") == "postgres"),
+                next((c for c in listed if image_reference(c.get("image", "")).name == "postgres"),
+                     listed[0] if listed else {}))
+
+
+def _persistent_mounts(sts: Obj) -> dict[str, tuple[str, str]]:
+    """Volume name -> (PVC name for `postgres-0`, mount path) of the persistent volumes the container mounts."""
+    container = _postgres_container(sts)
+    mounts = {m.get("name"): m.get("mountPath", "") for m in container.get("volumeMounts") or []}
+    claims = {t.get("metadata", {}).get("name"): f"{t.get('metadata', {}).get('name')}-postgres-0"
+              for t in sts["spec"].get("volumeClaimTemplates") or []}
+    claims.update({v.get("name"): v["persistentVolumeClaim"].get("claimName", "")
+                   for v in pod_spec(sts).get("volumes") or []
+                   if (v.get("persistentVolumeClaim") or {}).get("claimName")})
+    return {volume: (claim, mounts[volume]) for volume, claim in claims.items() if volume in mounts}
+
+
 def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
     """(volume name, PVC name) of the claim mounted for PostgreSQL's data, if any."""
     sts = _workload(state, "StatefulSet", "postgres")
     if sts is None:
         return None
-    listed = containers(sts)
-    container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
-    mounted = {m.get("name") for m in container.get("volumeMounts") or []
-               if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
-    templates = {t.get("metadata", {}).get("name") for t in sts["spec"].get("volumeClaimTemplates") or []}
-    for name in sorted(mounted):
-        if name in templates:
-            return name, f"{name}-postgres-0"
-    for volume in pod_spec(sts).get("volumes") or []:
-        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        if claim and volume.get("name") in mounted:
-            return volume["name"], claim
-    return None
+    return next(((volume, claim) for volume, (claim, path) in sorted(_persistent_mounts(sts).items())
+                 if path.rstrip("/") == DATA_PATH), None)
 
 
 # --- configuration and secrets --------------------------------------------------------------------
@@ -216,6 +289,10 @@ def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
        hint="« kubectl create secret generic postgres-credentials -n lab-webapp --from-literal=POSTGRES_USER=app "
             "--from-literal=POSTGRES_DB=app --from-literal=POSTGRES_PASSWORD=\"$(openssl rand -base64 24)\" ».")
 def credentials_keys(state: ClusterState) -> Verdict:
+    used = _credentials(state)
+    if used != SECRET:
+        return failed(f"Le Secret `{SECRET}` devrait exister avec les clés {listing(SECRET_KEYS)} (trouvé : aucun ; "
+                      f"PostgreSQL lit son mot de passe dans le Secret `{used}`).", ObjectRef("Secret", SECRET))
     return secret_with_keys(state, SECRET, SECRET_KEYS)
 
 
@@ -285,13 +362,14 @@ def backend_password(state: ClusterState) -> Verdict:
     ref = ObjectRef("Deployment", "backend")
     if backend is None:
         return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
+    secret = _credentials(state)
     for container in containers(backend):
-        var = _secret_var(container, SECRET, PASSWORD_KEY)
+        var = _secret_var(container, secret, PASSWORD_KEY)
         if var:
-            return passed(f"La variable `{var}` de `backend` vient du Secret `{SECRET}` (clé `{PASSWORD_KEY}`).", ref)
+            return passed(f"La variable `{var}` de `backend` vient du Secret `{secret}` (clé `{PASSWORD_KEY}`).", ref)
     found = " ; ".join(_password_vars(c) for c in containers(backend)) or "aucun conteneur"
     return failed(f"Le Deployment `backend` devrait lire le mot de passe de la base par `secretKeyRef` "
-                  f"(Secret `{SECRET}`, clé `{PASSWORD_KEY}`) (trouvé : {found}).", ref)
+                  f"(Secret `{secret}`, clé `{PASSWORD_KEY}`) (trouvé : {found}).", ref)
 
 
 @check("no-plaintext-passwords", title="Aucun mot de passe en clair", category="sécurité", course=COURSE,
@@ -303,14 +381,14 @@ def no_plaintext(state: ClusterState) -> Verdict:
     if not workloads:
         return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
                       "ni CronJob).")
-    leaked = [f"`{name_of(w)}` : `{var}`"
-              for w in workloads for c in all_containers(w) for var in plaintext_secrets(c)]
+    lookup = state_lookup(state)
+    leaked = [f"`{name_of(w)}`, {finding}" for w in workloads for finding in plaintext_findings(w, lookup)]
     leaked += [f"ConfigMap `{name_of(cm)}` : `{key}`" for cm in state.objects("v1", "ConfigMap")
                for key in sorted(cm.get("data") or {}) if SECRET_NAME.search(key)]
     if leaked:
         return failed(f"Aucun mot de passe ne devrait être écrit en clair (trouvé : {' ; '.join(leaked)}).")
-    return passed(f"Aucun mot de passe n'est écrit en clair dans les {len(workloads)} charges de travail "
-                  "ni dans les ConfigMaps.")
+    return passed(f"Aucun mot de passe n'est écrit en clair dans les {len(workloads)} charges de travail (variables, "
+                  "commandes, sondes, annotations) ni dans les ConfigMaps.")
 
 
 # --- workloads ------------------------------------------------------------------------------------
@@ -343,6 +421,8 @@ def web_replicas(state: ClusterState) -> Verdict:
         wanted = deployment["spec"].get("replicas", 1)
         if wanted < MIN_REPLICAS:
             return f"{wanted} réplica demandé", False
+        if (blocked := _blocked(state, deployment)) is not None:
+            return blocked, False
         ready = _ready(state, deployment)
         if ready < MIN_REPLICAS:
             return f"{_ready_text(ready)} sur {wanted}", True
@@ -362,19 +442,23 @@ def web_replicas(state: ClusterState) -> Verdict:
        related=("polaris:readinessProbeMissing", "polaris:livenessProbeMissing", "kube-score:pod-probes",
                 "kube-linter:no-readiness-probe", "kube-linter:no-liveness-probe"),
        hint="Dans chaque conteneur : `readinessProbe` (le pod reçoit-il du trafic ?) et `livenessProbe` "
-            "(faut-il le redémarrer ?), par exemple `httpGet` sur `/`.")
+            "(faut-il le redémarrer ?), par exemple `httpGet` sur `/`, vers un port que le conteneur déclare "
+            "(`ports[].containerPort`, ou son `name`).")
 def web_probes(state: ClusterState) -> Verdict:
     def problem(deployment: Obj) -> tuple[str, bool] | None:
         missing = [f"`{kind}` absente du conteneur `{c.get('name', '?')}`" for c in containers(deployment)
                    for kind in ("readinessProbe", "livenessProbe") if not c.get(kind)]
+        missing += [found for c in containers(deployment) for kind in PROBE_KINDS
+                    if (found := probe_port_problem(c, kind))]
         return (", ".join(missing), False) if missing else None
 
     problems, _ = _web_problems(state, problem)
     if problems:
         return failed(f"Les conteneurs de `frontend` et `backend` devraient avoir une `readinessProbe` et une "
-                      f"`livenessProbe` (trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB))
-    return passed("Les conteneurs de `frontend` et `backend` ont une `readinessProbe` et une `livenessProbe`.",
-                  *(ObjectRef("Deployment", n) for n in WEB))
+                      f"`livenessProbe`, sur un port que le conteneur déclare (trouvé : {' ; '.join(problems)}).",
+                      *(ObjectRef("Deployment", n) for n in WEB))
+    return passed("Les conteneurs de `frontend` et `backend` ont une `readinessProbe` et une `livenessProbe`, sur des "
+                  "ports qu'ils déclarent.", *(ObjectRef("Deployment", n) for n in WEB))
 
 
 @check("frontend-backend-resources", title="Frontend et API : requests et limits", category="fiabilité",
@@ -409,6 +493,8 @@ def redis_ready(state: ClusterState) -> Verdict:
         return failed("Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : "
                       f"{listing(images) or 'aucune'}).",
                       ref)
+    if (blocked := _blocked(state, redis)) is not None:
+        return failed(f"Le Deployment `redis` devrait avoir 1 pod prêt (trouvé : {blocked}).", ref)
     ready = _ready(state, redis)
     if ready < 1:
         return failed("Le Deployment `redis` devrait avoir 1 pod prêt (trouvé : 0).", ref, pending=True)
@@ -423,19 +509,22 @@ def postgres_statefulset(state: ClusterState) -> Verdict:
     sts = _workload(state, "StatefulSet", "postgres")
     if sts is None:
         return MISSING_STS
-    listed = containers(sts)
-    container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
+    container = _postgres_container(sts)
     image = container.get("image", "")
     problems = []
     if not is_image_version(image, *POSTGRES_IMAGE.split(":")):
         problems.append(f"l'image `{POSTGRES_IMAGE}` (trouvé : `{image or 'aucune'}`)")
-    wrong = [name for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")
-             if (secret_key_ref(container, name) or ("", ""))[0] != SECRET]
+    lookup = state_lookup(state)
+    sources = {name: variable_source(container, name, lookup) for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")}
+    wrong = [name for name, source in sources.items()
+             if source is None or (source.kind, source.name) != ("Secret", _credentials(state))]
     if wrong:
-        problems.append(f"{listing(wrong)} lus dans le Secret `{SECRET}` (trouvé : valeur en clair ou autre source)")
+        problems.append(f"{listing(wrong)} lus dans le Secret `{_credentials(state)}` (trouvé : valeur en clair ou "
+                        "autre source)")
     if problems:
         return failed(f"Le StatefulSet `postgres` devrait avoir {' ; '.join(problems)}.", STS)
-    return passed(f"Le StatefulSet `postgres` utilise `{image}` et lit ses identifiants dans `{SECRET}`.", STS)
+    return passed(f"Le StatefulSet `postgres` utilise `{image}` et lit ses identifiants dans `{_credentials(state)}`.",
+                  STS)
 
 
 @check("postgres-data-persistent", title="Les données PostgreSQL sur un volume lié", category="stockage",
@@ -448,8 +537,10 @@ def postgres_data(state: ClusterState) -> Verdict:
         return MISSING_STS
     claim = _postgres_claim(state)
     if claim is None:
+        elsewhere = [f"`{volume}` sur `{path}`" for volume, (_, path) in sorted(_persistent_mounts(sts).items())]
+        found = f"le volume persistant {', '.join(elsewhere)}" if elsewhere else "aucun volume persistant monté"
         return failed("Le StatefulSet `postgres` devrait monter un volume persistant (volumeClaimTemplate ou PVC) sur "
-                      f"`{DATA_PATHS[0]}` (trouvé : aucun).", STS)
+                      f"`{DATA_PATH}` (trouvé : {found}).", STS)
     pvc = state.get("v1", "PersistentVolumeClaim", claim[1])
     ref = ObjectRef("PersistentVolumeClaim", claim[1])
     phase = (pvc or {}).get("status", {}).get("phase", "absent")
@@ -466,6 +557,8 @@ def postgres_ready(state: ClusterState) -> Verdict:
     sts = _workload(state, "StatefulSet", "postgres")
     if sts is None:
         return MISSING_STS
+    if (blocked := _blocked(state, sts)) is not None:
+        return failed(f"Le StatefulSet `postgres` devrait avoir 1 pod prêt (trouvé : {blocked}).", STS)
     ready = _ready(state, sts)
     if ready < 1:
         return failed("Le StatefulSet `postgres` devrait avoir 1 pod prêt (trouvé : 0).", STS, pending=True)
@@ -543,6 +636,8 @@ def services_select(state: ClusterState) -> Verdict:
             return f"le sélecteur {_selector_text(selector)} choisit aussi les pods de {', '.join(extra)}", False
         selected = [p for p in state.objects("v1", "Pod") if selects(selector, labels_of(p))
                     and not p["metadata"].get("deletionTimestamp")]
+        if _blocked(state, workload) is not None:
+            return f"aucun pod prêt : les pods de `{name_of(workload)}` ne peuvent pas démarrer", False
         if not any(is_ready(p) for p in selected):
             return f"aucun pod prêt parmi les {len(selected)} choisis", True
         return None
@@ -727,10 +822,11 @@ def backup_credentials(state: ClusterState) -> Verdict:
     if cron is None:
         return MISSING_CRON
     for container in containers(cron):
-        var = _secret_var(container, SECRET, PASSWORD_KEY)
-        if var or _env_from_secret(container, SECRET):
+        secret = _credentials(state)
+        var = _secret_var(container, secret, PASSWORD_KEY)
+        if var or _env_from_secret(container, secret):
             how = f"la variable `{var}`" if var else "`envFrom`"
-            return passed(f"Le CronJob `{CRONJOB}` lit le mot de passe dans le Secret `{SECRET}` ({how}).", CRON)
+            return passed(f"Le CronJob `{CRONJOB}` lit le mot de passe dans le Secret `{secret}` ({how}).", CRON)
     found = " ; ".join(_password_vars(c) for c in containers(cron)) or "aucun conteneur"
     return failed(f"Le CronJob `{CRONJOB}` devrait lire le mot de passe de la base dans le Secret `{SECRET}` "
                   f"(clé `{PASSWORD_KEY}`) (trouvé : {found}).", CRON)

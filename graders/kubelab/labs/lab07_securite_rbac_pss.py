@@ -2,9 +2,34 @@
 
 Two layers of hardening in one namespace. The API: does the ServiceAccount `app-reader` hold
 exactly the rights to read pods and ConfigMaps of its namespace, and nothing else? The checks
-read the Role and bindings, then ask the API server itself through SubjectAccessReviews. The
-pods: does the namespace enforce the `restricted` Pod Security Standard, does the Deployment
-`app` comply, and does a server-side dry run of a privileged pod get refused?
+read the Role and bindings the way the RBAC authorizer does (``kubelab.rbac``: a subject
+without namespace is the binding's, groups count), then ask the API server itself through
+SubjectAccessReviews. The pods: does the namespace enforce the `restricted` Pod Security
+Standard, does the Deployment `app` comply, and does a server-side dry run of a privileged
+pod get refused by Pod Security Admission?
+
+Statement → check:
+
+- « Namespace … `lab-securite` … label `pod-security.kubernetes.io/enforce=restricted` »
+  → ``namespace-enforces-restricted``;
+- « ServiceAccount … `app-reader` … `automountServiceAccountToken: false` » → ``serviceaccount-no-automount``;
+- « Role … `pod-reader` … verbes `get`, `list`, `watch` sur les ressources `pods` et `configmaps`
+  uniquement » → ``role-least-privilege``;
+- « RoleBinding … `app-reader-binding` … lie le Role `pod-reader` au ServiceAccount `app-reader` »
+  → ``rolebinding-app-reader``;
+- « aucun ClusterRoleBinding ne doit désigner `app-reader` » → ``app-reader-no-cluster-binding``;
+- « un compte de service qui ne peut que lire des pods et des ConfigMaps », asked to the API
+  server: it « peut lister les pods » → ``app-reader-can-read``; it « ne peut pas lire les
+  Secrets » → ``app-reader-cannot-read-secrets``, « supprimer des pods » →
+  ``app-reader-cannot-write``, « ni rien faire à l'échelle du cluster ou dans un autre
+  namespace » → ``app-reader-nothing-cluster-wide``, and reads nothing but pods and ConfigMaps
+  → ``app-reader-reads-nothing-else``;
+- « Deployment … `app` … utilise le ServiceAccount `app-reader` » → ``app-service-account``, and
+  its pods get no token → ``app-token-not-mounted``;
+- « conforme au profil `restricted` » (the four points, and the rest of the profile) →
+  ``app-restricted-compliant``; « ses pods sont admis et prêts » → ``app-pods-ready``;
+- « Un essai à blanc côté serveur d'un pod privilégié dans `lab-securite` est refusé » →
+  ``privileged-pod-refused``.
 """
 
 from __future__ import annotations
@@ -12,10 +37,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kubelab import admission
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import KubeApi, RefusedError
 from kubelab.objects import is_ready, labels_of, listing, name_of, pod_spec, pods_of
+from kubelab.rbac import (
+    binding_applies,
+    binding_namespace,
+    is_default_binding,
+    names_individually,
+    service_account,
+    subject_applies,
+    subject_text,
+)
+from kubelab.startup import startup_problems, state_lookup
 
 registry = Registry()
 check = registry.check
@@ -29,6 +65,9 @@ READS = (
     Read("apps/v1", "Deployment"),
     Read("apps/v1", "ReplicaSet"),
     Read("v1", "Pod"),
+    Read("v1", "ConfigMap"),
+    Read("v1", "Secret"),
+    Read("v1", "PersistentVolumeClaim"),
 )
 
 COURSE = "microk8s/securite.md"
@@ -64,6 +103,9 @@ QUESTIONS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "cluster": (("list", "nodes", None), ("list", "namespaces", None), ("list", "pods", ""),
                 ("list", "pods", "default"), ("get", "configmaps", "kube-system"),
                 ("list", f"clusterroles.{RBAC_GROUP}", None), ("create", "namespaces", None)),
+    "other": (("list", "services", LAB), ("list", "deployments.apps", LAB), ("list", "serviceaccounts", LAB),
+              ("list", "persistentvolumeclaims", LAB), ("list", "events", LAB), ("get", "pods/log", LAB),
+              ("list", f"roles.{RBAC_GROUP}", LAB)),
 }
 
 
@@ -80,8 +122,8 @@ def _attributes(verb: str, resource: str, where: str | None, namespace: str) -> 
 
 def access_reviews(api: KubeApi, namespace: str) -> dict[str, list[dict[str, Any]]]:
     """Ask the API server, through SubjectAccessReviews (nothing is stored), what `app-reader` may do."""
-    user = f"system:serviceaccount:{namespace}:{SA}"
-    groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+    identity = service_account(namespace, SA)
+    user, groups = identity.user, list(identity.groups)
     answers: dict[str, list[dict[str, Any]]] = {}
     for family, questions in QUESTIONS.items():
         answers[family] = []
@@ -100,10 +142,20 @@ def access_reviews(api: KubeApi, namespace: str) -> dict[str, list[dict[str, Any
     return answers
 
 
+# Privileged, and otherwise as the `restricted` profile wants, with small requests and limits:
+# only Pod Security can have a reason to refuse it (a quota or a LimitRange would not).
 PRIVILEGED_POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "intrus", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
-    "spec": {"containers": [{"name": "intrus", "image": "nginx:1.27", "securityContext": {"privileged": True}}]},
+    "spec": {
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "intrus", "image": "nginx:1.27",
+                        "securityContext": {"privileged": True, "allowPrivilegeEscalation": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                                      "limits": {"cpu": "10m", "memory": "16Mi"}}}],
+    },
 }
 
 
@@ -113,8 +165,9 @@ def privileged_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     try:
         api.create(pod, dry_run=True)
     except RefusedError as exc:
-        return {"refused": True, "status": exc.status, "message": str(exc.body.get("message", ""))}
-    return {"refused": False, "status": 201, "message": ""}
+        message = str(exc.body.get("message", ""))
+        return {"refused": True, "status": exc.status, "message": message, "cause": admission.cause(message)}
+    return {"refused": False, "status": 201, "message": "", "cause": ""}
 
 
 PROBES = {
@@ -126,23 +179,21 @@ PROBES = {
 # --- shared queries -----------------------------------------------------------------------------
 
 
-def _designates(subject: dict, namespace: str) -> bool:
-    """Does a binding subject designate `app-reader` of the lab's namespace (or its whole namespace's accounts)?"""
-    kind, name = subject.get("kind"), subject.get("name")
-    if kind == "ServiceAccount":
-        return name == SA and subject.get("namespace") == namespace
-    if kind == "User":
-        return name == f"system:serviceaccount:{namespace}:{SA}"
-    if kind == "Group":
-        return name == f"system:serviceaccounts:{namespace}"
-    return False
+def _account(state: ClusterState) -> Any:
+    """The identity of `app-reader` of the lab's namespace, as its token authenticates it."""
+    return service_account(state.namespace, SA)
 
 
-def _subject_text(subject: dict) -> str:
-    kind, name = subject.get("kind", "?"), subject.get("name", "?")
-    if kind == "ServiceAccount":
-        return f"ServiceAccount `{subject.get('namespace') or '(sans namespace)'}/{name}`"
-    return f"{kind} `{name}`"
+def _bound_role(state: ClusterState) -> str:
+    """The Role of the lab: `pod-reader`, else the Role that `app-reader-binding` binds, when that one exists.
+    So a Role named otherwise, and bound so, costs ``role-least-privilege`` only."""
+    if state.get("rbac.authorization.k8s.io/v1", "Role", ROLE) is not None:
+        return ROLE
+    binding = state.get("rbac.authorization.k8s.io/v1", "RoleBinding", BINDING) or {}
+    role_ref = binding.get("roleRef") or {}
+    if role_ref.get("kind") == "Role" and state.get("rbac.authorization.k8s.io/v1", "Role", role_ref.get("name", "")):
+        return role_ref["name"]
+    return ROLE
 
 
 def _app(state: ClusterState) -> dict | None:
@@ -234,7 +285,9 @@ def role_least_privilege(state: ClusterState) -> Verdict:
     role = state.get("rbac.authorization.k8s.io/v1", "Role", ROLE)
     ref = ObjectRef("Role", ROLE)
     if role is None:
-        return failed(f"Le Role `{ROLE}` devrait exister (trouvé : aucun).", ref)
+        used = _bound_role(state)
+        found = f"`{used}`, que lie le RoleBinding `{BINDING}`" if used != ROLE else "aucun"
+        return failed(f"Le Role `{ROLE}` devrait exister (trouvé : {found}).", ref)
     granted, excess = _role_grants(role)
     if excess:
         return failed(f"Le Role `{ROLE}` ne devrait accorder que `get`, `list` et `watch` sur `pods` et `configmaps` "
@@ -248,9 +301,9 @@ def role_least_privilege(state: ClusterState) -> Verdict:
 
 
 @check("rolebinding-app-reader", title="Le RoleBinding app-reader-binding", category="sécurité", course=COURSE,
-       hint="`roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}` et le sujet "
-            "`{kind: ServiceAccount, name: app-reader, namespace: <le namespace du lab>}` : sans le bon namespace, "
-            "c'est un autre compte qui reçoit les droits.")
+       hint="`roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}` et le seul sujet "
+            "`{kind: ServiceAccount, name: app-reader}` (son `namespace`, s'il est écrit, est celui du lab) : avec un "
+            "autre namespace, c'est un autre compte qui reçoit les droits ; avec un groupe, tous ses comptes.")
 def rolebinding_app_reader(state: ClusterState) -> Verdict:
     binding = state.get("rbac.authorization.k8s.io/v1", "RoleBinding", BINDING)
     ref = ObjectRef("RoleBinding", BINDING)
@@ -258,39 +311,45 @@ def rolebinding_app_reader(state: ClusterState) -> Verdict:
         return failed(f"Le RoleBinding `{BINDING}` devrait exister (trouvé : aucun).", ref)
     role_ref = binding.get("roleRef") or {}
     problems = []
-    if (role_ref.get("kind"), role_ref.get("name")) != ("Role", ROLE):
+    if (role_ref.get("kind"), role_ref.get("name")) != ("Role", _bound_role(state)):
         problems.append(f"référencer le Role `{ROLE}` (trouvé : {role_ref.get('kind', '?')} "
                         f"`{role_ref.get('name', '?')}`)")
     subjects = binding.get("subjects") or []
-    if not any(_designates(s, state.namespace) for s in subjects):
-        found = ", ".join(_subject_text(s) for s in subjects) or "aucun sujet"
-        problems.append(f"désigner le ServiceAccount `{state.namespace}/{SA}` (trouvé : {found})")
+    namespace = binding_namespace(binding)
+    account = _account(state)
+    own = [s for s in subjects if names_individually(s, account, namespace)]
+    others = [subject_text(s, namespace) for s in subjects if s not in own]
+    if not own:
+        found = ", ".join(subject_text(s, namespace) for s in subjects) or "aucun sujet"
+        problems.append(f"désigner le ServiceAccount `{state.namespace}/{SA}` par son nom (trouvé : {found})")
+    elif others:
+        problems.append(f"ne désigner que le ServiceAccount `{state.namespace}/{SA}` "
+                        f"(trouvé aussi : {', '.join(others)})")
     if problems:
         return failed(f"Le RoleBinding `{BINDING}` devrait {' et '.join(problems)}.", ref)
-    return passed(f"Le RoleBinding `{BINDING}` lie le Role `{ROLE}` au ServiceAccount `{SA}`.", ref)
+    return passed(f"Le RoleBinding `{BINDING}` lie le Role `{ROLE}` au ServiceAccount `{SA}` "
+                  f"({subject_text(own[0], namespace)}).", ref)
 
 
-@check("app-reader-no-cluster-binding", title="Aucun droit à l'échelle du cluster pour app-reader",
+@check("app-reader-no-cluster-binding", title="Aucun ClusterRoleBinding ne désigne app-reader",
        category="sécurité", course=COURSE, related=("kubescape:C-0035", "kube-linter:cluster-admin-role-binding"),
-       hint="« kubectl get clusterrolebindings -o wide | grep app-reader » ; supprimez ces liaisons "
-            "(« kubectl delete clusterrolebinding … »), et tout RoleBinding qui donne un ClusterRole à `app-reader`.")
+       hint="« kubectl get clusterrolebindings -o wide » : un ClusterRoleBinding qui désigne `app-reader`, par son "
+            "nom ou par un groupe qui le contient (`system:serviceaccounts`, `system:serviceaccounts:<namespace>`, "
+            "`system:authenticated`), lui donne des droits dans tout le cluster ; supprimez-le.")
 def no_cluster_binding(state: ClusterState) -> Verdict:
+    account = _account(state)
     offenders = [
-        f"ClusterRoleBinding `{name_of(b)}` → {b.get('roleRef', {}).get('name', '?')}"
+        f"ClusterRoleBinding `{name_of(b)}` → {b.get('roleRef', {}).get('name', '?')} ("
+        + ", ".join(subject_text(s, None) for s in b.get("subjects") or [] if subject_applies(s, account, None)) + ")"
         for b in state.objects("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", CLUSTER_SCOPE)
-        if any(_designates(s, state.namespace) for s in b.get("subjects") or [])
-    ]
-    offenders += [
-        f"RoleBinding `{name_of(b)}` → ClusterRole {b['roleRef'].get('name', '?')}"
-        for b in state.objects("rbac.authorization.k8s.io/v1", "RoleBinding")
-        if (b.get("roleRef") or {}).get("kind") == "ClusterRole"
-        and any(_designates(s, state.namespace) for s in b.get("subjects") or [])
+        if binding_applies(b, account) and not is_default_binding(b)
     ]
     ref = ObjectRef("ServiceAccount", SA)
     if offenders:
-        return failed(f"Aucune liaison ne devrait donner un ClusterRole au ServiceAccount `{SA}` "
+        return failed(f"Aucun ClusterRoleBinding ne devrait désigner le ServiceAccount `{SA}` "
                       f"(trouvé : {' ; '.join(offenders)}).", ref)
-    return passed(f"Aucune liaison ne donne de ClusterRole au ServiceAccount `{SA}`.", ref)
+    return passed(f"Aucun ClusterRoleBinding ne désigne le ServiceAccount `{SA}`, ni par son nom ni par un de ses "
+                  "groupes (hors liaisons d'office du cluster).", ref)
 
 
 # --- the API, asked directly: SubjectAccessReviews ------------------------------------------------------
@@ -369,6 +428,17 @@ def nothing_cluster_wide(state: ClusterState) -> Verdict:
         f"Le ServiceAccount `{SA}` ne devrait avoir aucun droit à l'échelle du cluster ni dans un autre namespace")
 
 
+@check("app-reader-reads-nothing-else", title="app-reader ne lit que pods et ConfigMaps", category="sécurité",
+       course=COURSE, needs="dry-run",
+       hint="Seul le Role `pod-reader` doit être lié à `app-reader` : un RoleBinding vers un ClusterRole comme "
+            "`view` ou `admin` lui ouvre aussi les Services, les Deployments, les journaux des pods…")
+def reads_nothing_else(state: ClusterState) -> Verdict:
+    return _review_verdict(
+        state, "other", False,
+        f"L'API server refuse à `{SA}` les autres ressources de son namespace (Services, Deployments, journaux…).",
+        f"Le ServiceAccount `{SA}` ne devrait lire que les pods et les ConfigMaps")
+
+
 # --- the pods ----------------------------------------------------------------------------------------
 
 
@@ -408,10 +478,26 @@ def app_token_not_mounted(state: ClusterState) -> Verdict:
     return passed(f"Les pods du Deployment `{DEPLOYMENT}` ne reçoivent aucun jeton d'API (décidé par {where}).", APP)
 
 
+RESTRICTED_VOLUMES = ("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                      "projected", "secret")
+
+
+def _pod_level_problems(spec: dict) -> list[str]:
+    """The pod-level rules of the profile: no host namespaces, only the volume types it allows."""
+    problems = [f"pas de `{field}: true`" for field in ("hostNetwork", "hostPID", "hostIPC") if spec.get(field) is True]
+    for volume in spec.get("volumes") or []:
+        kinds = [k for k in volume if k != "name"]
+        if kinds and kinds[0] not in RESTRICTED_VOLUMES:
+            problems.append(f"aucun volume `{kinds[0]}` (trouvé : le volume `{volume.get('name', '?')}`)")
+    return problems
+
+
 def _restricted_problems(spec: dict) -> list[str]:
-    """What keeps a pod spec from the `restricted` profile, in the statement's four points (and two more)."""
+    """What keeps a pod spec from the `restricted` profile: the statement's four points, and the rest
+    of the profile that Pod Security Admission enforces (privileged, capabilities added, host
+    namespaces and ports, volume types, `runAsUser: 0`)."""
     pod_context = spec.get("securityContext") or {}
-    problems: list[str] = []
+    problems: list[str] = [f"pod : {', '.join(pod_level)}"] if (pod_level := _pod_level_problems(spec)) else []
     for container in _all_containers(spec):
         context = container.get("securityContext") or {}
         name = container.get("name", "?")
@@ -436,6 +522,9 @@ def _restricted_problems(spec: dict) -> list[str]:
             own.append(f"`seccompProfile.type: RuntimeDefault` (trouvé : {f'`{seccomp}`' if seccomp else 'absent'})")
         if context.get("privileged") is True:
             own.append("pas de `privileged: true`")
+        host_ports = [str(p["hostPort"]) for p in container.get("ports") or [] if p.get("hostPort")]
+        if host_ports:
+            own.append(f"aucun `hostPort` (trouvé : {', '.join(host_ports)})")
         if own:
             problems.append(f"conteneur `{name}` : {', '.join(own)}")
     return problems
@@ -493,6 +582,10 @@ def app_pods_ready(state: ClusterState) -> Verdict:
     wanted = app["spec"].get("replicas", 1)
     pods = pods_of(app, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
     ready = [p for p in pods if is_ready(p)]
+    blockers = startup_problems(app, state_lookup(state))
+    if blockers:
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait avoir {_pods(wanted)} (trouvé : ses pods ne peuvent pas "
+                      f"démarrer : {' ; '.join(blockers)}).", APP)
     if wanted and len(ready) >= wanted:
         return passed(f"Le Deployment `{DEPLOYMENT}` a {len(ready)} pod{'s' if len(ready) > 1 else ''} "
                       f"admis et prêt{'s' if len(ready) > 1 else ''}.", APP)
@@ -520,6 +613,10 @@ def privileged_pod_refused(state: ClusterState) -> Verdict:
     if not answer["refused"]:
         return failed(f"Un pod privilégié devrait être refusé dans le namespace `{state.namespace}` "
                       "(trouvé : accepté par l'essai à blanc côté serveur).", ref)
+    cause = answer.get("cause") or admission.cause(answer["message"])
+    if cause != admission.POD_SECURITY:
+        return failed(f"Un pod privilégié devrait être refusé par Pod Security Admission (trouvé : refusé par "
+                      f"{admission.WHO[cause]} : {admission.reason(answer['message'])}).", ref)
     profile = VIOLATES.search(answer["message"])
     reason = f"il viole le profil Pod Security `{profile.group(1)}`" if profile else answer["message"]
     return passed(f"L'essai à blanc d'un pod privilégié est refusé ({answer['status']}) : {reason}.", ref)

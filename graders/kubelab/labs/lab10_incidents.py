@@ -15,7 +15,24 @@ deleted and recreated on a class that exists, or a new claim (the reference solu
 ``uploads-v2``). Either way, that claim must be Bound on a StorageClass that exists.
 
 Pods are judged on the Deployment's current ReplicaSet only: while a rollout replaces
-crashing pods the verdict is pending, so a fix is never failed for the pods it replaces.
+crashing pods the verdict is pending, so a fix is never failed for the pods it replaces. A
+template whose pods could not start on a real cluster (a ConfigMap key that does not exist…)
+fails at once, even on the sandbox, where the pods would look ready.
+
+Statement → check:
+
+- « `api` (incident 1) : le Deployment a au moins un réplica, … les pods de son ReplicaSet
+  courant sont tous prêts, aucun en `CrashLoopBackOff` » → ``api-pods-ready``;
+- « `worker` (incident 2) : les pods de son ReplicaSet courant ont pu tirer leur image … et sont
+  tous prêts » → ``worker-image-pulled``;
+- « Stockage (incident 3) : le PVC que monte le volume `uploads` du Deployment `files` … existe et
+  il est `Bound` sur une StorageClass qui existe » → ``uploads-claim-bound``;
+- « Service `web` (incident 4) : son sélecteur désigne des pods prêts du Deployment `web`, et
+  seulement eux » → ``web-service-selects-web-pods``;
+- « Service `web` : chaque `targetPort` correspond à un port du conteneur de `web` » →
+  ``web-service-target-port``;
+- « Ingress `web` (incident 5) : chaque backend vise le Service `web` sur un port que ce Service
+  expose » → ``web-ingress-backend-port``.
 """
 
 from __future__ import annotations
@@ -24,6 +41,7 @@ from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
 from kubelab.objects import (
     containers,
+    default_storage_class,
     is_ready,
     labels_of,
     listing,
@@ -43,12 +61,15 @@ from kubelab.ports import (
     shown_ports,
     target_of,
 )
+from kubelab.startup import startup_problems, state_lookup
 
 registry = Registry()
 check = registry.check
 
 READS = (
     Read("apps/v1", "Deployment"),
+    Read("v1", "ConfigMap"),
+    Read("v1", "Secret"),
     Read("apps/v1", "ReplicaSet"),
     Read("v1", "Pod"),
     Read("v1", "PersistentVolumeClaim"),
@@ -117,6 +138,9 @@ def _pods_verdict(state: ClusterState, name: str, expectation: str, success: str
     if replicas < 1:
         return failed(f"Le Deployment `{name}` devrait avoir au moins 1 réplica (trouvé : {replicas}) : "
                       "réduire à zéro cache la panne sans la réparer.", ref)
+    blockers = startup_problems(deployment, state_lookup(state))
+    if blockers:
+        return failed(f"{expectation} (trouvé : ils ne peuvent pas démarrer : {' ; '.join(blockers)}).", ref)
     current, others, observed = _rollout(state, deployment)
     refs = [ref, *(ObjectRef("Pod", name_of(p)) for p in current[:2])]
     stuck: dict[str, list[Obj]] = {}
@@ -173,9 +197,8 @@ def _mounted_claim(deployment: Obj) -> tuple[str, str] | None:
 
 @check("uploads-claim-bound", title="Incident 3 : le stockage de files est Bound", category="stockage",
        course=COURSE,
-       hint="« kubectl describe pvc uploads » : la StorageClass `fast-ssd` n'existe pas "
-            "(« kubectl get storageclass »). "
-            "La classe d'un PVC est immuable : supprimez `uploads` et recréez-le sur `microk8s-hostpath`, ou créez un "
+       hint="« kubectl describe pvc uploads » et « kubectl get storageclass » : la classe demandée existe-t-elle ? "
+            "La classe d'un PVC est immuable : supprimez `uploads` et recréez-le sur la classe par défaut, ou créez un "
             "nouveau PVC et faites-le monter par le volume `uploads` de `files`.")
 def uploads_claim_bound(state: ClusterState) -> Verdict:
     files = _deployment(state, "files")
@@ -196,9 +219,13 @@ def uploads_claim_bound(state: ClusterState) -> Verdict:
     classes = sorted(name_of(sc) for sc in state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
     expectation = f"Le PVC `{name}` monté par `files` devrait être Bound sur une StorageClass existante"
     if wanted and wanted not in classes:
+        default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
+        target = f"`{name_of(default)}` (la classe par défaut)" if default else \
+            f"une classe qui existe ({listing(classes)})"
         return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; "
-                      "classes du cluster : "
-                      f"{listing(classes) or 'aucune'}).", claim_ref, ref)
+                      f"classes du cluster : {listing(classes) or 'aucune'}).", claim_ref, ref,
+                      hint=f"La classe d'un PVC est immuable : supprimez `{name}` et recréez-le sur {target}, ou créez "
+                           f"un nouveau PVC et faites-le monter par le volume `{volume}` de `files`.")
     if not wanted:
         return failed(f"{expectation} (trouvé : {phase}, sans StorageClass et sans classe par défaut).", claim_ref, ref)
     if phase != "Bound":

@@ -192,7 +192,8 @@ class Cell:
     """Can ``source`` open a connection to ``destination`` on ``port``, and why."""
 
     source: Endpoint
-    destination: PodEndpoint
+    destination: PodEndpoint | IPBlockEndpoint
+    """A pod; or an address outside the analysed pods, for a pod's egress (``Analysis.external_cell``)."""
     port: Port
     allowed: bool
     explanation: str

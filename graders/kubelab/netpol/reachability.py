@@ -197,6 +197,40 @@ class Analysis:
         return Verdict(direction, False, True, names, (),
                        self._blocked(subject, direction, isolating, other, destination, port))
 
+    def external_cell(self, source: PodEndpoint, destination: IPBlockEndpoint, port: Port) -> Cell:
+        """Can pod ``source`` open a connection to an address outside the analysed pods (only its egress decides)?
+
+        An egress rule lets it through when its ports cover ``port`` (a port name never does: there
+        is no pod to resolve it on) and it has no peers, or an ipBlock peer holding every address of
+        ``destination``. Pod and namespace selectors never designate an outside address.
+        """
+        egress = self._external_verdict(source, destination, port)
+        ingress = Verdict("ingress", True, False, text=f"{destination.phrase} est hors du cluster analysé")
+        explanation = f"{'Autorisé' if egress.allowed else 'Bloqué'}. Sortie{NBSP}: {egress.text}."
+        return Cell(source, destination, port, egress.allowed, explanation, ingress, egress)
+
+    def _external_verdict(self, source: PodEndpoint, destination: IPBlockEndpoint, port: Port) -> Verdict:
+        isolating = [p for p in self.policies if p.isolates(source, "egress")]
+        if not isolating:
+            return Verdict("egress", True, False, text=self._not_isolated(source, "egress"))
+        names = tuple(p.key for p in isolating)
+        network = destination.network
+        for policy in isolating:
+            for rule in policy.egress_rules:
+                ports_match = not rule.ports or any(
+                    p.protocol == port.protocol and not isinstance(p.port, str)
+                    and (p.port is None or p.port <= port.number <= (p.end_port or p.port)) for p in rule.ports)
+                if not ports_match:
+                    continue
+                covered = not rule.peers or any(peer.ip_block is not None and peer.ip_block.addresses.covers(network)
+                                                for peer in rule.peers)
+                if covered:
+                    return Verdict("egress", True, True, names, ((policy.key, rule.index),),
+                                   f"permise par la règle {rule.path} de la politique {quote(policy.key)}")
+        text = self._isolated_intro(source, "egress", isolating)
+        text += f" et aucune règle n'autorise la connexion vers {destination.phrase} sur le port {port.label}"
+        return Verdict("egress", False, True, names, (), text)
+
     def _ip_verdict(self, isolating: list[Policy], source: IPBlockEndpoint, destination: PodEndpoint,
                     port: Port) -> Verdict:
         names = tuple(p.key for p in isolating)

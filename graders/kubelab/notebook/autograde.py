@@ -113,6 +113,6 @@ def noter(lab_id: str, check_id: str) -> None:
     elif outcome.outcome is Outcome.ERROR:
         print(french(f"⚠ 0/{check.points} {check.title} — {outcome.message}"), file=sys.stderr)
     else:
-        print(french(f"✗ 0/{check.points} {check.title} — {outcome.message}\n  Indice : {check.spec.hint}"),
+        print(french(f"✗ 0/{check.points} {check.title} — {outcome.message}\n  Indice : {outcome.hint}"),
               file=sys.stderr)
     print(source)

@@ -30,7 +30,7 @@ def render(report: GradeReport, elapsed_ms: float | None = None, context: str = 
         earned = "–" if result.outcome is Outcome.ERROR else str(result.points)
         body = f"<b>{html.text(check.title)}</b><br>{html.text(result.message)}"
         if result.outcome is Outcome.FAILED:
-            body += f'<br><span style="color: {html.GREY}"><i>Indice</i> : {html.text(check.spec.hint)}</span>'
+            body += f'<br><span style="color: {html.GREY}"><i>Indice</i> : {html.text(result.hint)}</span>'
             for event in result.events:
                 body += (f'<br><span style="color: {html.ORANGE}">Événement {html.text(event.get("reason", ""))} '
                          f'({html.text(event.get("object", ""))}) : {html.text(event.get("message", ""))}</span>')
