@@ -233,6 +233,33 @@ def include_block(path: Path, root: Path, label: str, indent: str = "") -> str:
     return "\n".join(indent + line for line in lines)
 
 
+NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
+
+
+def placeholder_note(lab: dict[str, Any], paths: list[Path], indent: str = "") -> str:
+    """A note that explains ``__NAMESPACE__`` when one of the shown files contains it, or ``""``."""
+    try:
+        shown = any(NAMESPACE_PLACEHOLDER in path.read_text(encoding="utf-8") for path in paths)
+    except (OSError, UnicodeDecodeError):
+        shown = False
+    if not shown:
+        return ""
+    namespace = lab["namespace"] or "mon-namespace"
+    lines = [
+        f'!!! note "Le jeton `{NAMESPACE_PLACEHOLDER}`"',
+        f"    Dans ces fichiers, `{NAMESPACE_PLACEHOLDER}` tient la place du namespace du lab (`{namespace}`)"
+        f"{NBSP}: `kubelab lab setup`, `kubelab lab apply` et la correction le remplacent par le namespace "
+        "corrigé, ce qui permet de corriger le même lab dans un autre namespace (un par apprenant dans une "
+        f"classe). Pour appliquer un de ces fichiers vous-même, remplacez d'abord le jeton{NBSP}:",
+        "",
+        "    ```bash",
+        f"    sed 's/{NAMESPACE_PLACEHOLDER}/{namespace}/g' fichier.yaml | kubectl apply -f -",
+        "    ```",
+        "",
+    ]
+    return "\n".join(indent + line if line else line for line in lines) + "\n"
+
+
 def strip_first_h1(markdown: str) -> str:
     """Retire le premier titre de niveau 1 de l'énoncé (la page a le sien)."""
     lines = markdown.splitlines()
@@ -448,6 +475,9 @@ def solution_section(lab: dict[str, Any], root: Path) -> str:
         "que les tests du projet appliquent.\n"
     )
     block = ['??? success "Solution"', ""]
+    note = placeholder_note(lab, solution + [p for paths in alternatives.values() for p in paths], " " * 4)
+    if note:
+        block.append(note)
     if alternatives:
         block.append("    Plusieurs écritures obtiennent la note maximale : la solution de référence "
                      "et des variantes.")
@@ -515,6 +545,9 @@ def build_lab_page(
             f"ici depuis `labs/{lab_id}/starter/`, tels que le dépôt les contient.\n"
         )
         parts.extend(include_block(p, root, p.relative_to(lab_dir).as_posix()) + "\n" for p in starter)
+        note = placeholder_note(lab, starter)
+        if note:
+            parts.append(note)
 
     parts.append(solution_section(lab, root))
     parts.append("## Barème\n")

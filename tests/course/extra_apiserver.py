@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -42,6 +43,13 @@ class ExtraApiserver:
     prefix: str
     log: Path
     audit_log: Path | None
+    url: str
+    context: ssl.SSLContext
+
+    def text(self, path: str) -> str:
+        """A plain-text endpoint (``/metrics``), read as the admin."""
+        with urllib.request.urlopen(self.url + path, context=self.context, timeout=10) as answer:
+            return answer.read().decode()
 
 
 def etcd_port(sandbox: Sandbox) -> int:
@@ -132,7 +140,7 @@ def extra_apiserver(sandbox: Sandbox, folder: Path, flags: dict[str, Path]) -> I
             time.sleep(0.3)
         api = KubeApi.from_kubeconfig(_kubeconfig(sandbox, port, folder))
         try:
-            yield ExtraApiserver(api, prefix, log, audit_log)
+            yield ExtraApiserver(api, prefix, log, audit_log, f"https://127.0.0.1:{port}", context)
         finally:
             api.close()
     finally:

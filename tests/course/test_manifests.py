@@ -312,6 +312,10 @@ def test_apiserver_configuration_files_work(kube_sandbox: object | None, tmp_pat
                 expected = f"k8s:enc:{provider}:v1:{key}:".encode()
                 assert raw.startswith(expected), f"{where} : etcd contient {raw[:40]!r}, attendu {expected!r}…"
                 assert value.encode() not in raw, f"{where} : la valeur du Secret est lisible dans etcd"
+                counted = [line for line in extra.text("/metrics").splitlines()
+                           if line.startswith("apiserver_storage_transformation_operations_total")
+                           and 'transformation_type="to_storage"' in line and f'"k8s:enc:{provider}:v1:"' in line]
+                assert counted, f"{where} : la métrique que le cours fait lire ne montre aucun chiffrement"
             if extra.audit_log is not None:
                 deadline = time.monotonic() + 10 * TIMEOUT_FACTOR
                 events: list[Obj] = []
