@@ -470,7 +470,7 @@ def solution_section(lab: dict[str, Any], root: Path) -> str:
         )
         return "\n".join(parts)
     parts.append(
-        "Essayez d'abord par vous-même : la correction automatique vous dit ce qui manque. "
+        f"Essayez d'abord par vous-même{NBSP}: la correction automatique vous dit ce qui manque. "
         f"Les manifestes ci-dessous sont inclus depuis `labs/{lab['id']}/solution/`, ceux-là mêmes "
         "que les tests du projet appliquent.\n"
     )
@@ -479,7 +479,7 @@ def solution_section(lab: dict[str, Any], root: Path) -> str:
     if note:
         block.append(note)
     if alternatives:
-        block.append("    Plusieurs écritures obtiennent la note maximale : la solution de référence "
+        block.append(f"    Plusieurs écritures obtiennent la note maximale{NBSP}: la solution de référence "
                      "et des variantes.")
         block.append("")
         block.append('    === "Référence"')
@@ -670,6 +670,37 @@ def on_files(files: Files, config: Any) -> Files:
         content = build_lab_page(lab, root, files, chapters, checks, source, notebook_uri)
         files.append(File.generated(config, uri, content=content))
     return files
+
+
+def _toc_items(items: Any) -> Any:
+    for item in items:
+        yield item
+        yield from _toc_items(item.children)
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    """French typography in the page's title and table of contents.
+
+    Python-Markdown's ``toc`` extension, from which MkDocs takes both, collapses whitespace with
+    ``str.split()``, which also turns the non-breaking spaces of the headings into plain spaces;
+    the navigation, the table of contents and the window title would then break lines before
+    « : » or « ? ». Every page is rendered before any template, so the navigation of every page
+    gets the corrected titles.
+    """
+    if page.title:
+        page.title = _html_typography(page.title)
+    for item in _toc_items(page.toc):
+        item.title = _html_typography(item.title)
+    return html
+
+
+def _html_typography(title: str) -> str:
+    """``french_typography`` for a title used as HTML, its non-breaking spaces as ``&nbsp;``.
+
+    The entity, unlike the character, survives Jinja's ``striptags`` (the window title), which
+    collapses whitespace before it unescapes entities.
+    """
+    return french_typography(title.replace("&nbsp;", NBSP)).replace(NBSP, "&nbsp;")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
