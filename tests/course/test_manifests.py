@@ -418,7 +418,8 @@ def run_on_real_node(api: KubeApi, node: str, key: str, docs: list[Document], ru
             create_namespace(api, name, labels[name])
         present: set[tuple[str, str]] = set()
         for doc in docs:
-            if doc.obj["kind"] in workload_run.WORKLOAD_KINDS + workload_run.NOT_APPLIED_KINDS + ("Namespace",):
+            if (doc.obj["kind"] not in workload_run.SUPPORT_KINDS
+                    or doc.obj["apiVersion"] not in ("v1", "rbac.authorization.k8s.io/v1")):
                 continue
             obj = prepared(doc)
             api.apply(obj, field_manager=FIELD_MANAGER)

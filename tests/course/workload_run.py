@@ -19,8 +19,11 @@ from typing import Any
 Obj = dict[str, Any]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Pod")
-NOT_APPLIED_KINDS = ("NetworkPolicy", "Ingress", "CronJob", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget")
-"""Kinds left out of the real run (CronJobs and Jobs run on a schedule or once, not « Ready »)."""
+SUPPORT_KINDS = ("ConfigMap", "Secret", "Service", "PersistentVolumeClaim", "ServiceAccount", "Role", "RoleBinding",
+                 "ResourceQuota", "LimitRange")
+"""What the workloads of a page need, applied with them. The other kinds are left out of the real
+run: NetworkPolicies and Ingresses (see above), CronJobs and Jobs (they run on a schedule or once,
+they are never « Ready »), and cluster-wide or CRD kinds, which the dry run already checks."""
 
 LOCAL_IMAGES = (
     "busybox:1.36", "busybox:1.37", "busybox:latest",
