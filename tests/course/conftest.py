@@ -21,8 +21,3 @@ def output_dir() -> Path:
     """``test-output/course/`` à la racine du dépôt (ignoré par git) : captures d'écran."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     return OUTPUT_DIR
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # The real-node work registers it too (with its real_sandbox fixture); registering twice is harmless.
-    config.addinivalue_line("markers", "real_node: a besoin du vrai nœud (fixture real_sandbox)")

@@ -9,6 +9,7 @@ server dry run, checked by an extra kube-apiserver (configuration files), listed
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ APISERVER_CONFIG_KINDS = {
 }
 
 Obj = dict[str, Any]
+LEVELS = ("privileged", "baseline", "restricted")
 
 
 @dataclass(frozen=True)
@@ -265,3 +267,54 @@ def classify(all_blocks: list[Block], catalog: Catalog) -> Sorted:
                 result.applied.append(doc)
     result.unused_entries = [e for e in catalog.listed if id(e) not in used]
     return result
+
+
+# ------------------------------------------------------------------------- namespaces
+
+
+def namespace_labels(docs: list[Document]) -> dict[str, dict[str, str]]:
+    """Each namespace the course uses, with the labels its Namespace manifests give it.
+
+    When two pages label the same namespace, the labels add up; for a Pod Security mode, the
+    strictest level wins. ``warn`` is raised to the ``enforce`` level (see the module's doc).
+    """
+    labels: dict[str, dict[str, str]] = {}
+    for doc in docs:
+        obj = doc.obj
+        if obj["kind"] == "Namespace" and obj["apiVersion"] == "v1":
+            merged = labels.setdefault(obj["metadata"]["name"], {})
+            for key, value in ((obj["metadata"].get("labels")) or {}).items():
+                value = str(value)
+                if key.startswith("pod-security.kubernetes.io/") and value in LEVELS and merged.get(key) in LEVELS:
+                    value = max(value, merged[key], key=LEVELS.index)
+                merged[key] = value
+        else:
+            labels.setdefault(target_namespace(doc), {})
+    for values in labels.values():
+        enforce = values.get("pod-security.kubernetes.io/enforce")
+        if enforce in LEVELS and LEVELS.index(enforce) > LEVELS.index(values.get("pod-security.kubernetes.io/warn",
+                                                                                      "privileged")):
+            values["pod-security.kubernetes.io/warn"] = enforce
+            if "pod-security.kubernetes.io/enforce-version" in values:
+                values["pod-security.kubernetes.io/warn-version"] = values["pod-security.kubernetes.io/enforce-version"]
+    labels.pop("", None)
+    return labels
+
+
+CLUSTER_KINDS = {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "IngressClass", "PersistentVolume",
+                 "ClusterIssuer", "GatewayClass", "VolumeSnapshotClass", "CustomResourceDefinition", "PriorityClass"}
+
+
+def target_namespace(doc: Document) -> str:
+    """The namespace the object goes to: its own, or the block's default (cluster kinds: none)."""
+    if doc.obj["kind"] in CLUSTER_KINDS:
+        return ""
+    return (doc.obj.get("metadata") or {}).get("namespace") or doc.block.namespace
+
+
+def prepared(doc: Document) -> Obj:
+    obj = json.loads(json.dumps(doc.obj))
+    namespace = target_namespace(doc)
+    if namespace:
+        obj.setdefault("metadata", {})["namespace"] = namespace
+    return obj

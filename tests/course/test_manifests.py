@@ -12,8 +12,9 @@ that the lab pages include (starter, solution, alternatives). For each of them:
 * the apiserver configuration files (EncryptionConfiguration, audit Policy) start a real
   kube-apiserver, and what it writes is read back: Secrets encrypted in etcd, audit events
   without the Secrets' content;
-* on the **real node** (``real_node`` marker, ``real_sandbox`` fixture from the real-node work),
-  the workloads whose images exist there are really applied and their pods must become Ready.
+* on the **real node** (``real_node`` marker, ``real_sandbox`` fixture), the workloads whose
+  images the node holds are really applied, pinned to it with one replica, and their pods must
+  become Ready; the others are listed with the missing image.
 
 A namespace that *enforces* a Pod Security level gets ``warn`` at the same level for the dry
 run: ``enforce`` only judges pods, so a Deployment's template would pass the dry run and its
@@ -35,7 +36,6 @@ import yaml
 
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
-from kubelab.objects import is_ready
 from kubelab.pytest_plugin import create_namespace
 from kubelab.waiting import wait_for
 
@@ -50,10 +50,11 @@ from .course_manifests import (
     blocks,
     classify,
     documents,
+    namespace_labels,
+    prepared,
 )
 
 FIELD_MANAGER = "kubelab-course-test"
-LEVELS = ("privileged", "baseline", "restricted")
 TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TEST_TIMEOUT_FACTOR", "1"))
 
 CATALOG_DATA = Catalog.load()
@@ -63,54 +64,6 @@ Obj = dict[str, Any]
 
 
 # ----------------------------------------------------------------------------- namespaces
-
-
-def namespace_labels(docs: list[Document]) -> dict[str, dict[str, str]]:
-    """Each namespace the course uses, with the labels its Namespace manifests give it.
-
-    When two pages label the same namespace, the labels add up; for a Pod Security mode, the
-    strictest level wins. ``warn`` is raised to the ``enforce`` level (see the module's doc).
-    """
-    labels: dict[str, dict[str, str]] = {}
-    for doc in docs:
-        obj = doc.obj
-        if obj["kind"] == "Namespace" and obj["apiVersion"] == "v1":
-            merged = labels.setdefault(obj["metadata"]["name"], {})
-            for key, value in ((obj["metadata"].get("labels")) or {}).items():
-                value = str(value)
-                if key.startswith("pod-security.kubernetes.io/") and value in LEVELS and merged.get(key) in LEVELS:
-                    value = max(value, merged[key], key=LEVELS.index)
-                merged[key] = value
-        else:
-            labels.setdefault(target_namespace(doc), {})
-    for values in labels.values():
-        enforce = values.get("pod-security.kubernetes.io/enforce")
-        if enforce in LEVELS and LEVELS.index(enforce) > LEVELS.index(values.get("pod-security.kubernetes.io/warn",
-                                                                                      "privileged")):
-            values["pod-security.kubernetes.io/warn"] = enforce
-            if "pod-security.kubernetes.io/enforce-version" in values:
-                values["pod-security.kubernetes.io/warn-version"] = values["pod-security.kubernetes.io/enforce-version"]
-    labels.pop("", None)
-    return labels
-
-
-CLUSTER_KINDS = {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "IngressClass", "PersistentVolume",
-                 "ClusterIssuer", "GatewayClass", "VolumeSnapshotClass", "CustomResourceDefinition", "PriorityClass"}
-
-
-def target_namespace(doc: Document) -> str:
-    """The namespace the object goes to: its own, or the block's default (cluster kinds: none)."""
-    if doc.obj["kind"] in CLUSTER_KINDS:
-        return ""
-    return (doc.obj.get("metadata") or {}).get("namespace") or doc.block.namespace
-
-
-def prepared(doc: Document) -> Obj:
-    obj = json.loads(json.dumps(doc.obj))
-    namespace = target_namespace(doc)
-    if namespace:
-        obj.setdefault("metadata", {})["namespace"] = namespace
-    return obj
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +164,8 @@ def summary_lines() -> list[str]:
         f"CRD installées : {', '.join(sorted(p.stem for p in CRD_DIR.glob('*.yaml')))}.",
         f"Blocs répertoriés, non appliqués : {len(SORTED.listed)}.",
     ]
-    lines += [f"  - {block.where} ({entry.category}) : {entry.reason}" for block, entry in SORTED.listed]
+    category = {"fragments": "extrait", "not_manifests": "fichier d'un autre outil"}
+    lines += [f"  - {block.where} ({category[entry.category]}) : {entry.reason}" for block, entry in SORTED.listed]
     lines.append(f"Avertissements attendus (voulus) : {len(CATALOG_DATA.expected_warnings)}.")
     lines += [f"  - {e.source} ({e.kind}) : « {e.warning} » : {e.reason}" for e in CATALOG_DATA.expected_warnings]
     lines.append(f"Objets de CRD non installées : {len(SORTED.uninstalled)}.")
@@ -350,121 +304,37 @@ def test_without_encryption_a_secret_is_readable_in_etcd(kube_sandbox: object | 
 # ------------------------------------------------------------------------------ real node
 
 
-def real_runs() -> list[tuple[str, list[Document]]]:
-    """The groups of documents applied together on the real node: a course page, or one
-    variant of a lab (its solution, or one alternative over the solution)."""
-    groups: dict[str, list[Document]] = {}
-    for doc in SORTED.applied:
-        source = doc.block.source
-        if source.startswith("labs/") and "/starter/" in source:
-            continue  # starters are broken on purpose
-        key = doc.block.page
-        if "/alternatives/" in source:
-            key = f"{doc.block.page} : {source.split('/alternatives/')[1].split('/')[0]}"
-        groups.setdefault(key, []).append(doc)
-    for key in list(groups):
-        if " : " in key:
-            page = key.split(" : ")[0]
-            own = {(d.obj["kind"], d.obj["metadata"]["name"]) for d in groups[key]}
-            groups[key] = [d for d in groups.get(page, []) if (d.obj["kind"], d.obj["metadata"]["name"]) not in own
-                           and "/solution/" in d.block.source] + groups[key]
-    return sorted(groups.items())
-
-
 @pytest.mark.real_node
-def test_course_workloads_become_ready_on_the_real_node(request: pytest.FixtureRequest, output_dir: Path) -> None:
-    """On the real node, do the course's workloads whose images exist there really start and become Ready?
+def test_course_workloads_become_ready_on_the_real_node(real_sandbox: object, output_dir: Path) -> None:
+    """On the real node, do the course's workloads whose images exist there really start and become Ready?"""
+    from kubelab.sandbox.images import ImageStore
+    from kubelab.sandbox.realnode import layout
 
-    NOT RUN YET: it needs the real node (``real_sandbox``), which is not on main. Until then it
-    skips with that reason.
-    """
-    try:
-        sandbox = request.getfixturevalue("real_sandbox")
-    except pytest.FixtureLookupError:
-        pytest.skip("partie « vrai nœud » non exécutée : la fixture real_sandbox n'existe pas encore sur main")
-    api: KubeApi = sandbox.api()
-    local = tuple(getattr(getattr(sandbox, "images", None), "references", ()) or workload_run.LOCAL_IMAGES)
-    nodes = api.list("v1", "Node")
-    real = [n["metadata"]["name"] for n in nodes
-            if (n["metadata"].get("annotations") or {}).get("kwok.x-k8s.io/node") != "fake"]
-    assert len(real) == 1, f"un seul vrai nœud attendu, trouvé : {real}"
+    store = ImageStore.open(layout.run_folder("image-store").resolve())
+    api: KubeApi = real_sandbox.api()  # type: ignore[attr-defined]
+    state = real_sandbox.read_state()  # type: ignore[attr-defined]
+    node = api.get("v1", "Node", state.real_node)
+    assert node is not None, f"le nœud réel « {state.real_node} » est introuvable"
+    hostname = node["metadata"]["labels"]["kubernetes.io/hostname"]
     failures: list[str] = []
     report: list[str] = []
-    for key, docs in real_runs():
-        workloads = [d for d in docs if d.obj["kind"] in workload_run.WORKLOAD_KINDS]
-        runnable = [d for d in workloads if not workload_run.missing_images(d.obj, local)]
-        for d in workloads:
-            if d not in runnable:
-                report.append(f"{d.where} : {d.label} non lancé, image absente du vrai nœud : "
-                              f"{', '.join(workload_run.missing_images(d.obj, local))}")
-        if not runnable:
-            continue
-        failures += run_on_real_node(api, real[0], key, docs, runnable, report)
-    (output_dir / "manifestes-vrai-noeud.txt").write_text("\n".join(report + failures) + "\n", encoding="utf-8")
-    assert not failures, "\n".join(failures)
-
-
-def run_on_real_node(api: KubeApi, node: str, key: str, docs: list[Document], runnable: list[Document],
-                     report: list[str]) -> list[str]:
-    """Apply one group for real (its namespaces labelled as in the course), wait for Ready, clean up."""
-    failures: list[str] = []
-    labels = namespace_labels(docs)
-    markdown = (REPO / docs[0].block.page).read_text(encoding="utf-8") if (REPO / docs[0].block.page).is_file() else ""
-    commands = workload_run.secret_commands(markdown)
-    created = [n for n in labels if api.get("v1", "Namespace", n) is None]
-    applied: list[Obj] = []
     try:
-        for name in created:
-            create_namespace(api, name, labels[name])
-        present: set[tuple[str, str]] = set()
-        for doc in docs:
-            if (doc.obj["kind"] not in workload_run.SUPPORT_KINDS
-                    or doc.obj["apiVersion"] not in ("v1", "rbac.authorization.k8s.io/v1")):
-                continue
-            obj = prepared(doc)
-            api.apply(obj, field_manager=FIELD_MANAGER)
-            applied.append(obj)
-            if obj["kind"] == "Secret":
-                present.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
-        for doc in runnable:
-            obj = workload_run.pinned(prepared(doc), node)
-            namespace = obj["metadata"]["namespace"]
-            for secret, keys in workload_run.referenced_secrets(obj).items():
-                if (namespace, secret) in present:
-                    continue
-                keys = keys | commands.get((namespace, secret), commands.get((None, secret), set()))
-                generated = workload_run.generated_secret(secret, namespace, keys)
-                api.apply(generated, field_manager=FIELD_MANAGER)
-                applied.append(generated)
-                present.add((namespace, secret))
-            api.apply(obj, field_manager=FIELD_MANAGER)
-            applied.append(obj)
-        for doc in runnable:
-            obj = prepared(doc)
-            namespace = obj["metadata"]["namespace"]
-            try:
-                if obj["kind"] == "Pod":
-                    wait_for(api, "v1", "Pod", lambda pods, n=obj["metadata"]["name"]: any(
-                        p["metadata"]["name"] == n and is_ready(p) for p in pods), namespace=namespace,
-                        timeout=180 * TIMEOUT_FACTOR, what=doc.label)
+        for key, docs in workload_run.real_runs(SORTED.applied):
+            workloads = [d for d in docs if d.obj["kind"] in workload_run.WORKLOAD_KINDS]
+            runnable = []
+            for doc in workloads:
+                missing = workload_run.missing_images(doc.obj, store)
+                if missing:
+                    report.append(f"{doc.where} : {doc.label} non lancé, image absente du nœud réel : "
+                                  f"{', '.join(missing)}")
                 else:
-                    wait_for(api, "v1", "Pod", lambda pods: bool(pods) and all(is_ready(p) for p in pods),
-                             namespace=namespace, label_selector=workload_run.selector(obj),
-                             timeout=180 * TIMEOUT_FACTOR, what=doc.label)
-                report.append(f"{doc.where} : {doc.label} prêt sur le vrai nœud ({key})")
-            except KubelabError:
-                pods = api.list("v1", "Pod", namespace, label_selector=None if obj["kind"] == "Pod"
-                                else workload_run.selector(obj))
-                why = "; ".join(workload_run.pod_problem(p) for p in pods) or "aucun pod créé"
-                failures.append(f"{doc.where} : {doc.label} n'est pas devenu prêt sur le vrai nœud : {why}")
+                    runnable.append(doc)
+            if runnable:
+                failures += workload_run.run_on_real_node(api, hostname, key, docs, runnable, report,
+                                                          FIELD_MANAGER, TIMEOUT_FACTOR)
     finally:
-        for obj in reversed(applied):
-            if obj["metadata"].get("namespace") not in created:
-                api.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
-        for name in created:
-            api.delete("v1", "Namespace", name)
-        if created:
-            wait_for(api, "v1", "Namespace", lambda items: not set(created) & {n["metadata"]["name"] for n in items},
-                     timeout=120 * TIMEOUT_FACTOR, what="la suppression des namespaces")
-    return failures
-
+        api.close()
+    (output_dir / "manifestes-noeud-reel.txt").write_text("\n".join(report + ["", *failures]) + "\n", encoding="utf-8")
+    print("\n".join(report))
+    assert not failures, (f"{len(failures)} charge(s) de travail du cours pas prête(s) sur le nœud réel :\n"
+                          + "\n".join(failures))

@@ -1,5 +1,6 @@
-"""What the real-node part of the manifest test needs: which workloads of the course can really
-run (their images exist on the real node), how to run them there, and the Secrets they read.
+"""The real-node part of the manifest test: which workloads of the course can really run (their
+images exist on the real node), the groups applied together (a page, or a lab variant), the
+Secrets they read, and the run itself: apply for real, wait for Ready, clean up.
 
 A workload is pinned to the real node and reduced to one replica: the question here is « do its
 containers start and become Ready » (image, user, permissions, probes), not placement, which
@@ -13,8 +14,15 @@ import copy
 import re
 import secrets
 import shlex
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
+
+from kubelab.errors import KubelabError
+from kubelab.kube_api import KubeApi
+from kubelab.objects import is_ready
+from kubelab.pytest_plugin import create_namespace
+from kubelab.waiting import wait_for
+
+from .course_manifests import REPO, Document, namespace_labels, prepared
 
 Obj = dict[str, Any]
 
@@ -25,28 +33,6 @@ SUPPORT_KINDS = ("ConfigMap", "Secret", "Service", "PersistentVolumeClaim", "Ser
 run: NetworkPolicies and Ingresses (see above), CronJobs and Jobs (they run on a schedule or once,
 they are never « Ready »), and cluster-wide or CRD kinds, which the dry run already checks."""
 
-LOCAL_IMAGES = (
-    "busybox:1.36", "busybox:1.37", "busybox:latest",
-    "postgres:17", "postgres:17.6", "postgres:17-alpine",
-    "nginx:1.27", "nginx:1.29", "nginx:alpine", "nginx:latest",
-    "nginxinc/nginx-unprivileged:1.27", "nginxinc/nginx-unprivileged:1.27-alpine",
-    "redis:7", "redis:7.4", "redis:7-alpine",
-    "registry.k8s.io/e2e-test-images/agnhost:2.53",
-)
-"""The images the real node holds (the images issue), under their Docker Hub names."""
-
-
-def normalized(image: str) -> str:
-    """``nginx`` and ``docker.io/library/nginx:latest`` are the same reference."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last:
-        name += ":latest"
-    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-            break
-    return name
 
 
 def pod_spec(obj: Obj) -> Obj:
@@ -60,9 +46,13 @@ def containers(obj: Obj) -> list[Obj]:
     return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
 
 
-def missing_images(obj: Obj, local: Iterable[str]) -> list[str]:
-    have = {normalized(i) for i in local}
-    return [c.get("image", "") for c in containers(obj) if normalized(c.get("image", "")) not in have]
+class Images(Protocol):
+    def lookup(self, reference: str) -> object | None: ...
+
+
+def missing_images(obj: Obj, store: Images) -> list[str]:
+    """The images of the workload that the real node's image store does not hold."""
+    return sorted({c.get("image", "") for c in containers(obj) if store.lookup(c.get("image", "")) is None})
 
 
 def pinned(obj: Obj, node: str) -> Obj:
@@ -159,3 +149,94 @@ def pod_problem(pod: Obj) -> str:
         if condition.get("status") == "False" and condition.get("message"):
             reasons.append(f"{condition['type']} : {condition['message']}")
     return "; ".join(reasons) or f"phase {status.get('phase', '?')}"
+
+
+# ------------------------------------------------------------------------ the real run
+
+
+def real_runs(applied: list[Document]) -> list[tuple[str, list[Document]]]:
+    """The groups of documents applied together on the real node: a course page, or one
+    variant of a lab (its solution, or one alternative over the solution)."""
+    groups: dict[str, list[Document]] = {}
+    for doc in applied:
+        source = doc.block.source
+        if source.startswith("labs/") and "/starter/" in source:
+            continue  # starters are broken on purpose
+        key = doc.block.page
+        if "/alternatives/" in source:
+            key = f"{doc.block.page} : {source.split('/alternatives/')[1].split('/')[0]}"
+        groups.setdefault(key, []).append(doc)
+    for key in list(groups):
+        if " : " in key:
+            page = key.split(" : ")[0]
+            own = {(d.obj["kind"], d.obj["metadata"]["name"]) for d in groups[key]}
+            groups[key] = [d for d in groups.get(page, []) if (d.obj["kind"], d.obj["metadata"]["name"]) not in own
+                           and "/solution/" in d.block.source] + groups[key]
+    return sorted(groups.items())
+
+
+
+
+def run_on_real_node(api: KubeApi, node: str, key: str, docs: list[Document], runnable: list[Document],
+                     report: list[str], field_manager: str, timeout_factor: float = 1.0) -> list[str]:
+    """Apply one group for real (its namespaces labelled as in the course), wait for Ready, clean up."""
+    failures: list[str] = []
+    labels = namespace_labels(docs)
+    markdown = (REPO / docs[0].block.page).read_text(encoding="utf-8") if (REPO / docs[0].block.page).is_file() else ""
+    commands = secret_commands(markdown)
+    created = [n for n in labels if api.get("v1", "Namespace", n) is None]
+    applied: list[Obj] = []
+    try:
+        for name in created:
+            create_namespace(api, name, labels[name])
+        present: set[tuple[str, str]] = set()
+        for doc in docs:
+            if (doc.obj["kind"] not in SUPPORT_KINDS
+                    or doc.obj["apiVersion"] not in ("v1", "rbac.authorization.k8s.io/v1")):
+                continue
+            obj = prepared(doc)
+            api.apply(obj, field_manager=field_manager)
+            applied.append(obj)
+            if obj["kind"] == "Secret":
+                present.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+        for doc in runnable:
+            obj = pinned(prepared(doc), node)
+            namespace = obj["metadata"]["namespace"]
+            for secret, keys in referenced_secrets(obj).items():
+                if (namespace, secret) in present:
+                    continue
+                keys = keys | commands.get((namespace, secret), commands.get((None, secret), set()))
+                generated = generated_secret(secret, namespace, keys)
+                api.apply(generated, field_manager=field_manager)
+                applied.append(generated)
+                present.add((namespace, secret))
+            api.apply(obj, field_manager=field_manager)
+            applied.append(obj)
+        for doc in runnable:
+            obj = prepared(doc)
+            namespace = obj["metadata"]["namespace"]
+            try:
+                if obj["kind"] == "Pod":
+                    wait_for(api, "v1", "Pod", lambda pods, n=obj["metadata"]["name"]: any(
+                        p["metadata"]["name"] == n and is_ready(p) for p in pods), namespace=namespace,
+                        timeout=180 * timeout_factor, what=doc.label)
+                else:
+                    wait_for(api, "v1", "Pod", lambda pods: bool(pods) and all(is_ready(p) for p in pods),
+                             namespace=namespace, label_selector=selector(obj),
+                             timeout=180 * timeout_factor, what=doc.label)
+                report.append(f"{doc.where} : {doc.label} prêt sur le vrai nœud ({key})")
+            except KubelabError:
+                pods = api.list("v1", "Pod", namespace, label_selector=None if obj["kind"] == "Pod"
+                                else selector(obj))
+                why = "; ".join(pod_problem(p) for p in pods) or "aucun pod créé"
+                failures.append(f"{doc.where} : {doc.label} n'est pas devenu prêt sur le vrai nœud : {why}")
+    finally:
+        for obj in reversed(applied):
+            if obj["metadata"].get("namespace") not in created:
+                api.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        for name in created:
+            api.delete("v1", "Namespace", name)
+        if created:
+            wait_for(api, "v1", "Namespace", lambda items: not set(created) & {n["metadata"]["name"] for n in items},
+                     timeout=120 * timeout_factor, what="la suppression des namespaces")
+    return failures
