@@ -304,37 +304,53 @@ def test_without_encryption_a_secret_is_readable_in_etcd(kube_sandbox: object | 
 # ------------------------------------------------------------------------------ real node
 
 
-@pytest.mark.real_node
-def test_course_workloads_become_ready_on_the_real_node(real_sandbox: object, output_dir: Path) -> None:
-    """On the real node, do the course's workloads whose images exist there really start and become Ready?"""
+REAL_RUNS = workload_run.real_runs(SORTED.applied)
+
+
+@pytest.fixture(scope="module")
+def real_course(real_sandbox: object) -> Iterator[tuple[KubeApi, str, Any]]:
+    """The real sandbox with the course's namespaces, labelled as the dry run labels them; the
+    real node's ``kubernetes.io/hostname``; the node's image store. Namespaces removed afterwards."""
     from kubelab.sandbox.images import ImageStore
     from kubelab.sandbox.realnode import layout
 
     store = ImageStore.open(layout.run_folder("image-store").resolve())
     api: KubeApi = real_sandbox.api()  # type: ignore[attr-defined]
-    state = real_sandbox.read_state()  # type: ignore[attr-defined]
-    node = api.get("v1", "Node", state.real_node)
-    assert node is not None, f"le nœud réel « {state.real_node} » est introuvable"
-    hostname = node["metadata"]["labels"]["kubernetes.io/hostname"]
-    failures: list[str] = []
-    report: list[str] = []
+    node = api.get("v1", "Node", real_sandbox.read_state().real_node)  # type: ignore[attr-defined]
+    assert node is not None, "le nœud réel est introuvable"
+    labels = namespace_labels([d for run in REAL_RUNS for d in run.docs])
+    created = [name for name in labels if api.get("v1", "Namespace", name) is None]
     try:
-        for key, docs in workload_run.real_runs(SORTED.applied):
-            workloads = [d for d in docs if d.obj["kind"] in workload_run.WORKLOAD_KINDS]
-            runnable = []
-            for doc in workloads:
-                missing = workload_run.missing_images(doc.obj, store)
-                if missing:
-                    report.append(f"{doc.where} : {doc.label} non lancé, image absente du nœud réel : "
-                                  f"{', '.join(missing)}")
-                else:
-                    runnable.append(doc)
-            if runnable:
-                failures += workload_run.run_on_real_node(api, hostname, key, docs, runnable, report,
-                                                          FIELD_MANAGER, TIMEOUT_FACTOR)
+        for name in created:
+            create_namespace(api, name, labels[name])
+        yield api, node["metadata"]["labels"]["kubernetes.io/hostname"], store
     finally:
+        for name in created:
+            api.delete("v1", "Namespace", name)
+        wait_for(api, "v1", "Namespace", lambda items: not set(created) & {n["metadata"]["name"] for n in items},
+                 timeout=180 * TIMEOUT_FACTOR, what="la suppression des namespaces du cours")
         api.close()
-    (output_dir / "manifestes-noeud-reel.txt").write_text("\n".join(report + ["", *failures]) + "\n", encoding="utf-8")
-    print("\n".join(report))
-    assert not failures, (f"{len(failures)} charge(s) de travail du cours pas prête(s) sur le nœud réel :\n"
-                          + "\n".join(failures))
+
+
+@pytest.mark.real_node
+@pytest.mark.parametrize("run", REAL_RUNS, ids=[r.key.replace(" : ", ":") for r in REAL_RUNS])
+def test_course_workloads_become_ready_on_the_real_node(real_course: tuple[KubeApi, str, Any],
+                                                         run: workload_run.RealRun) -> None:
+    """On the real node, do this page's workloads whose images exist there really start and become Ready?"""
+    if run.same_as:
+        pytest.skip(f"mêmes charges de travail et même configuration que « {run.same_as} », déjà lancées")
+    api, hostname, store = real_course
+    missing = {d.where: workload_run.missing_images(d.obj, store) for d in run.workloads}
+    runnable = [d for d in run.workloads if not missing[d.where]]
+    absent = [f"{where} ({', '.join(images)})" for where, images in missing.items() if images]
+    if not runnable:
+        pytest.skip(f"image(s) absente(s) du nœud réel : {' ; '.join(absent)}")
+    applied: list[dict[str, Any]] = []
+    try:
+        applied = workload_run.apply_run(api, run, runnable, hostname, FIELD_MANAGER)
+        problems = {d.where: workload_run.wait_ready(api, d, 120 * TIMEOUT_FACTOR) for d in runnable}
+    finally:
+        workload_run.remove_run(api, applied, runnable, 90 * TIMEOUT_FACTOR)
+    failures = [f"{where} : pas prêt sur le nœud réel : {why}" for where, why in problems.items() if why]
+    untried = f"\n(non lancés, image absente : {' ; '.join(absent)})" if absent else ""
+    assert not failures, "\n".join(failures) + untried

@@ -11,18 +11,19 @@ this part: readiness does not depend on them, and their effect is the NetworkPol
 from __future__ import annotations
 
 import copy
+import json
 import re
 import secrets
 import shlex
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.objects import is_ready
-from kubelab.pytest_plugin import create_namespace
 from kubelab.waiting import wait_for
 
-from .course_manifests import REPO, Document, namespace_labels, prepared
+from .course_manifests import REPO, Document, prepared
 
 Obj = dict[str, Any]
 
@@ -32,6 +33,9 @@ SUPPORT_KINDS = ("ConfigMap", "Secret", "Service", "PersistentVolumeClaim", "Ser
 """What the workloads of a page need, applied with them. The other kinds are left out of the real
 run: NetworkPolicies and Ingresses (see above), CronJobs and Jobs (they run on a schedule or once,
 they are never « Ready »), and cluster-wide or CRD kinds, which the dry run already checks."""
+READINESS_KINDS = ("ConfigMap", "Secret", "PersistentVolumeClaim")
+"""Besides the workload itself, what decides whether its pods start: two runs that share them
+(a lab alternative that changes only a Service or an Ingress) are run once."""
 
 
 
@@ -56,21 +60,21 @@ def missing_images(obj: Obj, store: Images) -> list[str]:
 
 
 def pinned(obj: Obj, node: str) -> Obj:
-    """A copy of the workload with one replica, on ``node`` only, without placement rules."""
+    """A copy of the workload with one replica, on the node whose ``kubernetes.io/hostname`` is
+    ``node``, without placement rules, stopping in one second."""
     copy_ = copy.deepcopy(obj)
     if copy_["kind"] != "Pod":
         copy_["spec"]["replicas"] = 1
     spec = pod_spec(copy_)
     spec["nodeSelector"] = {"kubernetes.io/hostname": node}
+    spec["terminationGracePeriodSeconds"] = 1   # the next run may reuse the names: stop fast
     for field in ("affinity", "topologySpreadConstraints", "nodeName"):
         spec.pop(field, None)
     return copy_
 
 
 def selector(obj: Obj) -> str:
-    """The label selector of the workload's pods."""
-    if obj["kind"] == "Pod":
-        return f"metadata.name={obj['metadata']['name']}"
+    """The label selector of a Deployment's or StatefulSet's pods."""
     labels = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
@@ -154,14 +158,33 @@ def pod_problem(pod: Obj) -> str:
 # ------------------------------------------------------------------------ the real run
 
 
-def real_runs(applied: list[Document]) -> list[tuple[str, list[Document]]]:
-    """The groups of documents applied together on the real node: a course page, or one
-    variant of a lab (its solution, or one alternative over the solution)."""
+@dataclass(frozen=True)
+class RealRun:
+    """A group of documents applied together on the real node: a course page, or one variant of
+    a lab (its solution, or one alternative over the solution). ``same_as`` names an earlier run
+    with exactly the same workloads and configuration, which there is no need to run twice."""
+
+    key: str
+    docs: tuple[Document, ...]
+    same_as: str = ""
+
+    @property
+    def workloads(self) -> list[Document]:
+        return [d for d in self.docs if d.obj["kind"] in WORKLOAD_KINDS]
+
+    @property
+    def support(self) -> list[Document]:
+        return [d for d in self.docs if d.obj["kind"] in SUPPORT_KINDS
+                and d.obj["apiVersion"] in ("v1", "rbac.authorization.k8s.io/v1")]
+
+
+def real_runs(applied: list[Document]) -> list[RealRun]:
+    """The runs of the real-node part, in page order; lab starters are left out (broken on purpose)."""
     groups: dict[str, list[Document]] = {}
     for doc in applied:
         source = doc.block.source
         if source.startswith("labs/") and "/starter/" in source:
-            continue  # starters are broken on purpose
+            continue
         key = doc.block.page
         if "/alternatives/" in source:
             key = f"{doc.block.page} : {source.split('/alternatives/')[1].split('/')[0]}"
@@ -172,71 +195,79 @@ def real_runs(applied: list[Document]) -> list[tuple[str, list[Document]]]:
             own = {(d.obj["kind"], d.obj["metadata"]["name"]) for d in groups[key]}
             groups[key] = [d for d in groups.get(page, []) if (d.obj["kind"], d.obj["metadata"]["name"]) not in own
                            and "/solution/" in d.block.source] + groups[key]
-    return sorted(groups.items())
+    runs: list[RealRun] = []
+    seen: dict[str, str] = {}
+    for key, docs in sorted(groups.items()):
+        run = RealRun(key, tuple(docs))
+        if not run.workloads:
+            continue
+        readiness_inputs = run.workloads + [d for d in run.support if d.obj["kind"] in READINESS_KINDS]
+        signature = json.dumps(sorted(json.dumps(prepared(d), sort_keys=True) for d in readiness_inputs))
+        runs.append(RealRun(key, tuple(docs), seen.get(signature, "")))
+        seen.setdefault(signature, key)
+    return runs
 
 
-
-
-def run_on_real_node(api: KubeApi, node: str, key: str, docs: list[Document], runnable: list[Document],
-                     report: list[str], field_manager: str, timeout_factor: float = 1.0) -> list[str]:
-    """Apply one group for real (its namespaces labelled as in the course), wait for Ready, clean up."""
-    failures: list[str] = []
-    labels = namespace_labels(docs)
-    markdown = (REPO / docs[0].block.page).read_text(encoding="utf-8") if (REPO / docs[0].block.page).is_file() else ""
+def apply_run(api: KubeApi, run: RealRun, runnable: list[Document], hostname: str, field_manager: str) -> list[Obj]:
+    """Apply for real what the runnable workloads need, then the workloads pinned to the node;
+    the objects applied, to be removed afterwards. A Secret that the page only creates by a
+    ``kubectl create secret`` command is created here, with random values."""
+    markdown = (REPO / run.docs[0].block.page).read_text(encoding="utf-8") \
+        if (REPO / run.docs[0].block.page).is_file() else ""
     commands = secret_commands(markdown)
-    created = [n for n in labels if api.get("v1", "Namespace", n) is None]
     applied: list[Obj] = []
-    try:
-        for name in created:
-            create_namespace(api, name, labels[name])
-        present: set[tuple[str, str]] = set()
-        for doc in docs:
-            if (doc.obj["kind"] not in SUPPORT_KINDS
-                    or doc.obj["apiVersion"] not in ("v1", "rbac.authorization.k8s.io/v1")):
-                continue
-            obj = prepared(doc)
-            api.apply(obj, field_manager=field_manager)
-            applied.append(obj)
-            if obj["kind"] == "Secret":
-                present.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
-        for doc in runnable:
-            obj = pinned(prepared(doc), node)
-            namespace = obj["metadata"]["namespace"]
-            for secret, keys in referenced_secrets(obj).items():
-                if (namespace, secret) in present:
-                    continue
+    present: set[tuple[str, str]] = set()
+    for doc in run.support:
+        obj = prepared(doc)
+        api.apply(obj, field_manager=field_manager)
+        applied.append(obj)
+        if obj["kind"] == "Secret":
+            present.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+    for doc in runnable:
+        obj = pinned(prepared(doc), hostname)
+        namespace = obj["metadata"]["namespace"]
+        for secret, keys in referenced_secrets(obj).items():
+            if (namespace, secret) not in present:
                 keys = keys | commands.get((namespace, secret), commands.get((None, secret), set()))
                 generated = generated_secret(secret, namespace, keys)
                 api.apply(generated, field_manager=field_manager)
                 applied.append(generated)
                 present.add((namespace, secret))
-            api.apply(obj, field_manager=field_manager)
-            applied.append(obj)
-        for doc in runnable:
-            obj = prepared(doc)
-            namespace = obj["metadata"]["namespace"]
-            try:
-                if obj["kind"] == "Pod":
-                    wait_for(api, "v1", "Pod", lambda pods, n=obj["metadata"]["name"]: any(
-                        p["metadata"]["name"] == n and is_ready(p) for p in pods), namespace=namespace,
-                        timeout=180 * timeout_factor, what=doc.label)
-                else:
-                    wait_for(api, "v1", "Pod", lambda pods: bool(pods) and all(is_ready(p) for p in pods),
-                             namespace=namespace, label_selector=selector(obj),
-                             timeout=180 * timeout_factor, what=doc.label)
-                report.append(f"{doc.where} : {doc.label} prêt sur le vrai nœud ({key})")
-            except KubelabError:
-                pods = api.list("v1", "Pod", namespace, label_selector=None if obj["kind"] == "Pod"
-                                else selector(obj))
-                why = "; ".join(pod_problem(p) for p in pods) or "aucun pod créé"
-                failures.append(f"{doc.where} : {doc.label} n'est pas devenu prêt sur le vrai nœud : {why}")
-    finally:
-        for obj in reversed(applied):
-            if obj["metadata"].get("namespace") not in created:
-                api.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
-        for name in created:
-            api.delete("v1", "Namespace", name)
-        if created:
-            wait_for(api, "v1", "Namespace", lambda items: not set(created) & {n["metadata"]["name"] for n in items},
-                     timeout=120 * timeout_factor, what="la suppression des namespaces")
-    return failures
+        api.apply(obj, field_manager=field_manager)
+        applied.append(obj)
+    return applied
+
+
+def wait_ready(api: KubeApi, doc: Document, timeout: float) -> str | None:
+    """``None`` once the workload's pods are Ready, else why not, in the kubelet's words."""
+    obj = prepared(doc)
+    namespace = obj["metadata"]["namespace"]
+    if obj["kind"] == "Pod":
+        name = obj["metadata"]["name"]
+        predicate = lambda pods: any(p["metadata"]["name"] == name and is_ready(p) for p in pods)  # noqa: E731
+        labels = None
+    else:
+        predicate = lambda pods: bool(pods) and all(is_ready(p) for p in pods)  # noqa: E731
+        labels = selector(obj)
+    try:
+        wait_for(api, "v1", "Pod", predicate, namespace=namespace, label_selector=labels, timeout=timeout,
+                 what=doc.label)
+        return None
+    except KubelabError:
+        pods = api.list("v1", "Pod", namespace, label_selector=labels)
+        if obj["kind"] == "Pod":
+            pods = [p for p in pods if p["metadata"]["name"] == obj["metadata"]["name"]]
+        return "; ".join(pod_problem(p) for p in pods) or "aucun pod créé"
+
+
+def remove_run(api: KubeApi, applied: list[Obj], runnable: list[Document], timeout: float) -> None:
+    """Delete what the run applied and wait until its pods are gone (the next run may reuse the names)."""
+    for obj in reversed(applied):
+        api.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+    for doc in runnable:
+        obj = prepared(doc)
+        labels = None if obj["kind"] == "Pod" else selector(obj)
+        name = obj["metadata"]["name"]
+        wait_for(api, "v1", "Pod", lambda pods, n=name, k=obj["kind"]: not [
+            p for p in pods if k != "Pod" or p["metadata"]["name"] == n], namespace=obj["metadata"]["namespace"],
+            label_selector=labels, timeout=timeout, what=f"la fin des pods de {doc.label}")
