@@ -1,6 +1,7 @@
 // Command coredns is CoreDNS v1.12.0 with only the plugins that MicroK8s's dns addon Corefile
-// uses (graders/kubelab/sandbox/data/addons/dns.yaml), built the way CoreDNS documents for
-// custom builds: import the plugins, set dnsserver.Directives, call coremain.Run.
+// uses (graders/kubelab/sandbox/data/addons/dns.yaml), plus whoami, which CoreDNS serves when
+// started without a Corefile, built the way CoreDNS documents for custom builds: import the
+// plugins, set dnsserver.Directives, call coremain.Run.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/metrics"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
+	_ "github.com/coredns/coredns/plugin/whoami"
 )
 
 // directives keeps upstream's order (core/dnsserver/zdirectives.go of v1.12.0, generated from
@@ -34,6 +36,7 @@ var directives = []string{
 	"kubernetes",
 	"loop",
 	"forward",
+	"whoami",
 }
 
 func init() {

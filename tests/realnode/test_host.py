@@ -7,8 +7,10 @@ any test that uses the shared ``real_sandbox`` (marker ``real_node_host``).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from kubelab.kube_api import KubeApi
 from kubelab.sandbox.cluster import Sandbox
-from kubelab.sandbox.realnode import host_state, layout, ownership
+from kubelab.sandbox.realnode import host_state, layout, lifecycle, ownership
 from kubelab.waiting import wait_for
 from tests.helpers import REPO, apply_yaml
 
@@ -78,8 +80,9 @@ def _use_the_node(sandbox: Sandbox) -> None:
 
 @pytest.fixture
 def clean_host() -> host_state.HostState:
-    """The host before the test, with no real node around."""
+    """The host before the test, with no real node around (a crashed one is cleaned first)."""
     ownership.wait_until_free(timeout=1800)
+    lifecycle.clean_stale(progress=lambda _: None)
     return host_state.capture()
 
 
@@ -101,20 +104,20 @@ def test_down_leaves_the_host_as_it_was(clean_host: host_state.HostState, tmp_pa
 def test_a_crashed_node_is_cleaned_by_the_next_up(clean_host: host_state.HostState, tmp_path: Path) -> None:
     """If everything is killed without down, does the next up clean the machine, and down restore it?"""
     crashed = Sandbox("crash", root=tmp_path)
-    crashed.up(nodes=1, addons=("dns",), progress=lambda _: None, real_node=True)
-    _use_the_node(crashed)
-    state = crashed.read_state()
-    assert state is not None
-    for pid in [*state.pids.values(), *host_state.node_pids()]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    time.sleep(0.5)
-    assert host_state.differences(clean_host, host_state.capture()), "le crash simulé n'a rien laissé"
-    messages: list[str] = []
     again = Sandbox("apres-crash", root=tmp_path)
+    messages: list[str] = []
     try:
+        crashed.up(nodes=1, addons=("dns", "hostpath-storage"), progress=lambda _: None, real_node=True)
+        _use_the_node(crashed)
+        state = crashed.read_state()
+        assert state is not None
+        for pid in [*state.pids.values(), *host_state.node_pids()]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+        assert host_state.differences(clean_host, host_state.capture()), "le crash simulé n'a rien laissé"
         again.up(nodes=1, addons=("dns",), progress=messages.append, real_node=True)
         assert any("nettoyage" in m for m in messages), messages
         assert again.api().get("v1", "Node", "node-1") is not None
@@ -124,11 +127,12 @@ def test_a_crashed_node_is_cleaned_by_the_next_up(clean_host: host_state.HostSta
     assert host_state.differences(clean_host, host_state.capture()) == []
 
 
-def test_real_node_needs_root_says_so_in_french(tmp_path: Path) -> None:
+def test_real_node_needs_root_says_so_in_french() -> None:
     """Run as an ordinary user, does up --real-node refuse in French, exit 2, and change nothing?"""
     before = host_state.capture()
-    env = {**os.environ, "KUBELAB_SANDBOX_HOME": str(tmp_path), "HOME": str(tmp_path)}
-    tmp_path.chmod(0o777)
+    home = Path(tempfile.mkdtemp(prefix="kubelab-user-"))
+    home.chmod(0o777)
+    env = {**os.environ, "KUBELAB_SANDBOX_HOME": str(home / "sandboxes"), "HOME": str(home)}
     result = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(REPO / ".venv/bin/python"), "-m",
          "kubelab.cli", "sandbox", "up", "--real-node"],
@@ -138,3 +142,4 @@ def test_real_node_needs_root_says_so_in_french(tmp_path: Path) -> None:
     assert "droits root" in result.stderr and "Traceback" not in result.stderr
     assert host_state.differences(before, host_state.capture()) == []
     assert not layout.JOURNAL.exists()
+    shutil.rmtree(home)

@@ -141,6 +141,10 @@ class Sandbox:
         With ``real_node``, the first control-plane node is a real one on this machine
         (kubelet, containerd, kube-proxy, kube-router): see ``kubelab.sandbox.realnode``.
         """
+        if real_node:
+            from kubelab.sandbox.realnode.ownership import require_capable_host
+
+            require_capable_host()
         if nodes < 1:
             raise UsageError("Il faut au moins un nœud du plan de contrôle (--nodes 1 ou plus).")
         if workers < 0:
@@ -157,10 +161,6 @@ class Sandbox:
                 f"Le port {port} est déjà utilisé sur 127.0.0.1 : choisissez-en un autre (--port) "
                 "ou laissez kubelab en choisir un libre."
             )
-        if real_node:
-            from kubelab.sandbox.realnode.ownership import require_capable_host
-
-            require_capable_host()
         binaries = ensure_binaries(progress, allow_go_download=allow_go_download)
         executables = None
         if real_node:

@@ -11,6 +11,10 @@ COREDNS_VERSION = "v1.12.0"
 # sources declare (test/images/agnhost/VERSION, build/pause/Makefile's TAG). The build checks them.
 AGNHOST_VERSION = "2.59"
 PAUSE_VERSION = "3.10.1"
+# BusyBox for the busybox image, built from the upstream tarball Debian's archive ships; its
+# sha256 is the one trixie's Sources index lists for busybox_1.37.0.orig.tar.bz2.
+BUSYBOX_VERSION = "1.37.0"
+BUSYBOX_SHA256 = "3311dff32e746499f4df0d5df04d7eb396382d7e108bb9250e7b519b837043a4"
 GO_MINIMUM = (1, 25)
 GO_TOOLCHAIN_FALLBACK = "go1.26.0"
 CONTAINERD_VERSION = "containerd://1.7.27"
@@ -21,10 +25,11 @@ K8S_COMMANDS = (
     "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kube-proxy",
 )
 KWOK_COMMANDS = ("kwok", "kwokctl")
-# The plugins of MicroK8s's dns addon Corefile (data/addons/dns.yaml), by directive name.
+# The plugins of MicroK8s's dns addon Corefile (data/addons/dns.yaml), by directive name, and
+# whoami, what CoreDNS serves when it starts without a Corefile (as the official image does).
 COREDNS_PLUGINS = (
     "errors", "health", "ready", "log", "kubernetes", "prometheus", "forward", "cache", "loop", "reload",
-    "loadbalance",
+    "loadbalance", "whoami",
 )
 
 

@@ -87,10 +87,10 @@ def assemble(
                     pool.put(path, entry)
             continue
         _copy_selected(tree, image, item.spec)
+    _add_binaries(spec, image, binaries)
     if spec.busybox_applets:
         _add_applet_links(image)
     _add_catalog_entries(spec, image)
-    _add_binaries(spec, image, binaries)
     _add_needed_libraries(image, pool, spec.name)
     return image
 

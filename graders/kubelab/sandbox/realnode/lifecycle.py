@@ -30,13 +30,27 @@ def claim_host(workdir: Path, slot: int, progress: Progress) -> layout.NodeNetwo
                 f"Le nœud réel de cette machine appartient déjà au bac à sable {current} : une seule machine, "
                 "un seul nœud réel. Arrêtez-le (« kubelab sandbox down --name … ») ou lancez celui-ci sans --real-node."
             )
-        if teardown.leftovers_exist():
-            progress("Un nœud réel précédent n'a pas été arrêté proprement : nettoyage de la machine…")
-            for line in teardown.teardown(progress):
-                progress(f"⚠ {line}")
+        _clean_stale(progress)
         node.prepare_host(network)
         ownership.claim(workdir)
     return network
+
+
+def clean_stale(progress: Progress) -> None:
+    """Clean what a crashed real node left, unless a live sandbox owns the node."""
+    with ownership.node_lock():
+        current = ownership.owner()
+        if current is not None and ownership.owner_alive(current):
+            return
+        _clean_stale(progress)
+
+
+def _clean_stale(progress: Progress) -> None:
+    if teardown.leftovers_exist():
+        progress("Un nœud réel précédent n'a pas été arrêté proprement : nettoyage de la machine…")
+        for line in teardown.teardown(progress):
+            progress(f"⚠ {line}")
+        ownership.release()
 
 
 def release_host(workdir: Path, progress: Progress) -> None:

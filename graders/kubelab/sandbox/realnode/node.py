@@ -186,8 +186,9 @@ def executables(kubelet: Path, kube_proxy: Path, progress: Progress, allow_go_do
     """Build (once per machine) what the node runs beyond the control plane's build."""
     from kubelab.sandbox.build import ensure_node_binaries
     from kubelab.sandbox.images import ensure_images
+    from kubelab.sandbox.images.payloads import payload_binaries
 
     built = ensure_node_binaries(progress, allow_go_download=allow_go_download)
-    store = ensure_images(progress, {"pause": built.pause, "coredns": built.coredns, "agnhost": built.agnhost})
+    store = ensure_images(progress, payload_binaries(progress, allow_go_download))
     return NodeExecutables(kubelet=kubelet, kube_proxy=kube_proxy, kube_router=built.kube_router,
                            image_store=store.root)
