@@ -11,6 +11,7 @@ Prérequis : ``/usr/bin/chromium`` (``apt-get install -y chromium``, ou
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -95,6 +96,8 @@ CLUSTER_BOXES = """
 """
 MIN_DIAGRAM_TEXT_PX = 11
 READING_WIDTH = 1400
+TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TEST_TIMEOUT_FACTOR", "1"))
+PAGE_TIMEOUT_MS = 60_000 * TIMEOUT_FACTOR  # a loaded machine serves and renders slowly
 
 
 def _free_port() -> int:
@@ -170,7 +173,7 @@ def wait_for_diagrams(pg: object, expected: int) -> list[dict]:
         "n => Array.from(document.querySelectorAll('div.mermaid'))"
         ".filter(h => h.shadowRoot && h.shadowRoot.querySelector('svg')).length >= n",
         arg=expected,
-        timeout=30_000,
+        timeout=PAGE_TIMEOUT_MS,
     )
     return pg.evaluate(DIAGRAMS_STATE)
 
@@ -241,6 +244,7 @@ def test_diagram_text_is_readable_at_1400_px(browser: object, base_url: str, bui
     """In a 1400 px window, is every text of every diagram at least 11 px high on the screen?"""
     context = browser.new_context(viewport={"width": READING_WIDTH, "height": 900}, locale="fr-FR")
     context.add_init_script(OPEN_SHADOW_ROOTS)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     pg = context.new_page()
     too_small = []
     try:
@@ -262,6 +266,7 @@ def test_diagram_text_is_readable_at_1400_px(browser: object, base_url: str, bui
 
 def test_architecture_overview_puts_the_control_plane_above_the_workers(page: object, base_url: str) -> None:
     page.set_viewport_size({"width": READING_WIDTH, "height": 900})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(base_url + "architecture/kubernetes/")
     wait_for_diagrams(page, 1)
     boxes = page.evaluate(CLUSTER_BOXES, ["Plan de contrôle", "Nœuds workers"])
