@@ -257,7 +257,26 @@ def wait_ready(api: KubeApi, doc: Document, timeout: float) -> str | None:
         pods = api.list("v1", "Pod", namespace, label_selector=labels)
         if obj["kind"] == "Pod":
             pods = [p for p in pods if p["metadata"]["name"] == obj["metadata"]["name"]]
-        return "; ".join(pod_problem(p) for p in pods) or "aucun pod créé"
+        return "; ".join(f"{pod_problem(p)}{last_log(api, p)}" for p in pods) or "aucun pod créé"
+
+
+def last_log(api: KubeApi, pod: Obj, lines: int = 8) -> str:
+    """The last lines a crashed (or still running) container of ``pod`` wrote, to say why."""
+    out = []
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        if cs.get("ready"):
+            continue
+        previous = "true" if cs.get("restartCount") else "false"
+        path = f"/api/v1/namespaces/{pod['metadata']['namespace']}/pods/{pod['metadata']['name']}/log"
+        query = [("container", cs["name"]), ("tailLines", lines), ("previous", previous)]
+        try:
+            raw = api._send("GET", path, query, "application/json", None, 15)
+            text = raw.read().decode("utf-8", "replace")
+            raw.release_conn()
+        except Exception as exc:  # noqa: BLE001 - a diagnostic only: never hide the real failure
+            text = f"(journal illisible : {exc})"
+        out.append(f"\n    journal de {cs['name']} :\n      " + "\n      ".join(text.strip().splitlines()[-lines:]))
+    return "".join(out)
 
 
 def remove_run(api: KubeApi, applied: list[Obj], runnable: list[Document], timeout: float) -> None:
