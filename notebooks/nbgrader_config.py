@@ -21,7 +21,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 c = get_config()  # noqa: F821 - fourni par nbgrader
 
-HERE = Path(__file__).resolve().parent  # noqa: F821 - défini par traitlets en lisant ce fichier
+HERE = Path(__file__).resolve().parent  # __file__ : défini par traitlets en lisant ce fichier
 
 c.CourseDirectory.course_id = "kubelab"
 

@@ -30,6 +30,7 @@ import pytest
 
 from kubelab.catalog import load_lab
 from kubelab.typography import french
+from kubelab.waiting import scaled
 
 from .nbtools import BIN, NOTEBOOKS, REPO, kernel_env
 
@@ -76,7 +77,8 @@ def jupyterlab(tmp_path: Path, cluster_kubeconfig: Path, fresh_namespace) -> Ite
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
     env = kernel_env(cluster_kubeconfig, namespace, JUPYTER_CONFIG_DIR=str(jupyter / "config"),
-                     JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
+                     JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+                     JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
                      JUPYTERLAB_SETTINGS_DIR=str(jupyter / "settings"))
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp_path / "jupyterlab.log"
@@ -89,7 +91,7 @@ def jupyterlab(tmp_path: Path, cluster_kubeconfig: Path, fresh_namespace) -> Ite
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + scaled(60)
         while True:
             try:
                 if _request(f"{url}/api/status", token) == 200:
@@ -145,26 +147,26 @@ def test_run_all_then_verify_shows_the_checklist(jupyterlab: JupyterLab, page: o
     lab = load_lab(LAB_ID)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.goto(f"{jupyterlab.url}/lab/tree/{LAB_ID}.ipynb?token={jupyterlab.token}")
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=scaled(60) * 1000)
     # The indicator says « idle » while the toolbar still reads « No Kernel »: wait for the kernel itself.
-    page.locator(".jp-Toolbar-kernelName", has_text="Python").first.wait_for(timeout=60_000)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+    page.locator(".jp-Toolbar-kernelName", has_text="Python").first.wait_for(timeout=scaled(60) * 1000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=scaled(60) * 1000)
     _shot(page, "01-ouvert.png")
 
     _menu(page, "Run", "Run All Cells")
     # « Soumettre » est la dernière cellule qui attend le cluster : son message dit que tout a tourné.
     written = page.locator(".jp-OutputArea-output", has_text="Instantané écrit")
-    written.first.wait_for(state="attached", timeout=240_000)
+    written.first.wait_for(state="attached", timeout=scaled(240) * 1000)
     connected = page.locator(".jp-OutputArea-output", has_text="Connecté")
     assert connected.count() >= 1 and jupyterlab.namespace in connected.first.text_content()
     assert (jupyterlab.root / "snapshot.json").is_file()
 
     button = page.locator("button.widget-button", has_text="Vérifier")
-    button.first.wait_for(state="attached", timeout=60_000)
+    button.first.wait_for(state="attached", timeout=scaled(60) * 1000)
     button.first.scroll_into_view_if_needed()
     button.first.click()
     score = page.locator(".kubelab-checklist .kubelab-score")
-    score.first.wait_for(state="attached", timeout=30_000)
+    score.first.wait_for(state="attached", timeout=scaled(30) * 1000)
     checklist = page.locator(".kubelab-checklist").first
     checklist.scroll_into_view_if_needed()
     _shot(page, "02-verifier.png")

@@ -13,7 +13,9 @@ import io
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from kubelab.catalog import Lab, load_lab
 from kubelab.errors import KubelabError
@@ -21,6 +23,9 @@ from kubelab.grading import grade, grade_snapshot, live_state
 from kubelab.notebook.environment import lab_namespace, snapshot_path
 from kubelab.outcomes import GradeReport, Outcome
 from kubelab.typography import french
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 LIVE_TTL = 60.0
 """A live report is reused this long by the following test cells, unless something was applied."""
@@ -46,7 +51,7 @@ def invalidate() -> None:
     _generation += 1
 
 
-def _quietly(function, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _quietly(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run without letting a library write on stderr (nbgrader would read it as a failure)."""
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")

@@ -70,10 +70,12 @@ def render(nodes: list[Obj], pods: list[Obj], claims: list[Obj], namespace: str)
     node_rows = []
     for node in sorted(nodes, key=name_of):
         ready = is_ready(node)
-        state = html.badge("Ready", html.GREEN, html.LIGHT_GREEN) if ready else html.badge("NotReady", html.RED, html.LIGHT_RED)
+        state = (html.badge("Ready", html.GREEN, html.LIGHT_GREEN) if ready
+                 else html.badge("NotReady", html.RED, html.LIGHT_RED))
         if (node.get("spec") or {}).get("unschedulable"):
             state += " " + html.badge("SchedulingDisabled", html.ORANGE, html.LIGHT_ORANGE)
-        hosted = " ".join(pod_badge(p) for p in by_node.get(name_of(node), [])) or f'<span style="color: {html.GREY}">aucun</span>'
+        hosted = (" ".join(pod_badge(p) for p in by_node.get(name_of(node), []))
+                  or f'<span style="color: {html.GREY}">aucun</span>')
         node_rows.append([f"<code>{html.text(name_of(node))}</code>", html.text(node_roles(node)), state, hosted])
     parts = [f"<b>Nœuds</b> ({len(nodes)}) et pods du namespace « {html.text(namespace)} »",
              html.table(["Nœud", "Rôle", "État", "Pods du lab"], node_rows)]
@@ -83,7 +85,8 @@ def render(nodes: list[Obj], pods: list[Obj], claims: list[Obj], namespace: str)
     claim_rows = [[f"<code>{html.text(name_of(c))}</code>", claim_badge(c),
                    html.text((c.get("spec") or {}).get("volumeName") or "—"),
                    html.text(((c.get("status") or {}).get("capacity") or {}).get("storage")
-                             or (((c.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage", "—")),
+                             or (((c.get("spec") or {}).get("resources") or {}).get("requests") or {})
+                             .get("storage", "—")),
                    html.text((c.get("spec") or {}).get("storageClassName") or "(par défaut)"),
                    html.text(", ".join((c.get("spec") or {}).get("accessModes") or []) or "—")]
                   for c in sorted(claims, key=name_of)]
@@ -141,7 +144,8 @@ class Dashboard:
         with self._lock:
             try:
                 self.body.value = self.markup()
-                self.status.value = f'<span style="{html.FONT}; color: {html.GREY}">mis à jour à {datetime.now():%H:%M:%S}</span>'
+                self.status.value = (f'<span style="{html.FONT}; color: {html.GREY}">'
+                                     f'mis à jour à {datetime.now():%H:%M:%S}</span>')
             except KubelabError as exc:
                 self.status.value = html.notice(f"⚠ {html.text(exc.message)}", "error")
 

@@ -10,7 +10,7 @@ learner's snapshot.
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from kubelab.catalog import Lab
@@ -24,7 +24,7 @@ SNAPSHOT_NAME = "snapshot.json"
 """The submission snapshot, next to the notebook: nbgrader collects it with the notebook."""
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Who executes the notebook."""
 
     LEARNER = "apprenant"
@@ -40,11 +40,6 @@ def current_mode() -> Mode:
     if value == "validate":
         return Mode.VALIDATE
     return Mode.LEARNER
-
-
-def writes_allowed() -> bool:
-    """Only a learner's own run applies manifests and captures snapshots."""
-    return current_mode() is Mode.LEARNER
 
 
 def lab_namespace(lab: Lab) -> str:

@@ -89,19 +89,26 @@ class LabSession:
 
     # --- preparing and looking -------------------------------------------------------------
 
-    def preparer(self) -> None:
-        """Create the lab's namespace and what the lab provides (``kubelab lab setup``)."""
+    def preparer(self, etape: int = 1) -> None:
+        """Create the lab's namespace and what the lab provides (``kubelab lab setup``), or run a later step of
+        the preparation (``kubelab lab setup --step N``)."""
         if self.offline:
             self._offline_notice("rien n'est préparé.")
             return
         try:
-            lab_setup.setup(self.api, self.lab, self.namespace)
+            lab_setup.setup(self.api, self.lab, self.namespace, step=etape)
         except KubelabError as exc:
             self._error(exc)
             return
+        if etape != 1:
+            description = html.text(self.lab.setup_steps[etape].description)
+            html.show(html.notice(f"<b>✓ Étape {etape} faite</b> : {description}.", "ok"))
+            self._refresh_dashboards()
+            return
         provided = self.lab.folder / "setup"
         extra = " et les objets fournis par le lab (dossier setup/)" if provided.is_dir() else ""
-        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace « <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
+        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace "
+                              f"« <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
         self._refresh_dashboards()
 
     def tableau_de_bord(self) -> None:
@@ -130,6 +137,14 @@ class LabSession:
 
     def appliquer(self, manifeste: str) -> None:
         """Validate the YAML (server-side dry run), then apply it (server-side apply)."""
+        self._apply(manifeste, change=False)
+
+    def modifier(self, manifeste: str) -> None:
+        """Change objects already applied with only the fields written here (as « kubectl set image »), once
+        their controller has taken the previous version into account."""
+        self._apply(manifeste, change=True)
+
+    def _apply(self, manifeste: str, change: bool) -> None:
         if self.offline:
             self._offline_notice("rien n'est appliqué.")
             return
@@ -138,13 +153,13 @@ class LabSession:
         except KubelabError as exc:
             self._error(exc)
             return
-        report = applying.validate_and_apply(api, manifeste, self.namespace, self.lab.namespace)
+        report = applying.validate_and_apply(api, manifeste, self.namespace, self.lab.namespace, change=change)
         autograde.invalidate()
         html.show(applying.render(report))
         if report.applied:
             self._refresh_dashboards()
 
-    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:  # noqa: A002
+    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:
         """Create or update a Secret; ``ALEATOIRE`` draws a value at random. Values are never shown."""
         if self.offline:
             self._offline_notice("aucun Secret n'est créé.")
