@@ -17,7 +17,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,7 +216,7 @@ class KubeApi:
         query: dict[str, Any] | None = None,
         content_type: str = "application/json",
         timeout: float = DEFAULT_TIMEOUT,
-        warnings: list[str] | None = None,
+        warnings: MutableSequence[str] | None = None,
     ) -> Obj:
         """One HTTP request; the decoded JSON answer, or a French error.
 
@@ -305,7 +305,7 @@ class KubeApi:
             raise
 
     def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER,
-              subresource: str | None = None, warnings: list[str] | None = None) -> Obj:
+              subresource: str | None = None, *, warnings: MutableSequence[str] | None = None) -> Obj:
         """Server-side apply of one object (forcing conflicts, as ``kubectl apply --server-side``);
         the server's warnings go to ``warnings`` when it is a list."""
         info = self.resource(obj["apiVersion"], obj["kind"])

@@ -28,9 +28,9 @@ from kubelab.kube_api import KubeApi
 from kubelab.sandbox import processes, profile
 from kubelab.sandbox.build import cached_binaries
 from kubelab.sandbox.cluster import Sandbox
+from kubelab.waiting import scaled
 
-TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TEST_TIMEOUT_FACTOR", "1"))
-START_TIMEOUT = 90.0 * TIMEOUT_FACTOR
+START_TIMEOUT = scaled(90.0)
 
 
 class ApiserverRefused(Exception):

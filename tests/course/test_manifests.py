@@ -24,7 +24,6 @@ pods be refused later; with ``warn``, the API server says so at once.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ import yaml
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.pytest_plugin import create_namespace
-from kubelab.waiting import wait_for
+from kubelab.waiting import scaled, wait_for
 
 from . import workload_run
 from .course_manifests import (
@@ -55,7 +54,6 @@ from .course_manifests import (
 )
 
 FIELD_MANAGER = "kubelab-course-test"
-TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TEST_TIMEOUT_FACTOR", "1"))
 
 CATALOG_DATA = Catalog.load()
 SORTED = classify(blocks(), CATALOG_DATA)
@@ -107,7 +105,7 @@ def course_cluster(kube_sandbox: object | None, kube_api: KubeApi) -> Iterator[d
             kube_api.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
         gone = set(labels) - existing_ns
         wait_for(kube_api, "v1", "Namespace", lambda items: not gone & {n["metadata"]["name"] for n in items},
-                 timeout=60 * TIMEOUT_FACTOR, what="la suppression des namespaces du cours")
+                 timeout=scaled(60), what="la suppression des namespaces du cours")
 
 
 # ------------------------------------------------------------------------- without cluster
@@ -271,7 +269,7 @@ def test_apiserver_configuration_files_work(kube_sandbox: object | None, tmp_pat
                            and 'transformation_type="to_storage"' in line and f'"k8s:enc:{provider}:v1:"' in line]
                 assert counted, f"{where} : la métrique que le cours fait lire ne montre aucun chiffrement"
             if extra.audit_log is not None:
-                deadline = time.monotonic() + 10 * TIMEOUT_FACTOR
+                deadline = time.monotonic() + scaled(10)
                 events: list[Obj] = []
                 while time.monotonic() < deadline and not events:
                     lines = extra.audit_log.read_text().splitlines() if extra.audit_log.exists() else []
@@ -328,7 +326,7 @@ def real_course(real_sandbox: object) -> Iterator[tuple[KubeApi, str, Any]]:
         for name in created:
             api.delete("v1", "Namespace", name)
         wait_for(api, "v1", "Namespace", lambda items: not set(created) & {n["metadata"]["name"] for n in items},
-                 timeout=180 * TIMEOUT_FACTOR, what="la suppression des namespaces du cours")
+                 timeout=scaled(180), what="la suppression des namespaces du cours")
         api.close()
 
 
@@ -348,9 +346,9 @@ def test_course_workloads_become_ready_on_the_real_node(real_course: tuple[KubeA
     applied: list[dict[str, Any]] = []
     try:
         applied = workload_run.apply_run(api, run, runnable, hostname, FIELD_MANAGER)
-        problems = {d.where: workload_run.wait_ready(api, d, 120 * TIMEOUT_FACTOR) for d in runnable}
+        problems = {d.where: workload_run.wait_ready(api, d, scaled(120)) for d in runnable}
     finally:
-        workload_run.remove_run(api, applied, runnable, 90 * TIMEOUT_FACTOR)
+        workload_run.remove_run(api, applied, runnable, scaled(90))
     failures = [f"{where} : pas prêt sur le nœud réel : {why}" for where, why in problems.items() if why]
     untried = f"\n(non lancés, image absente : {' ; '.join(absent)})" if absent else ""
     assert not failures, "\n".join(failures) + untried

@@ -11,7 +11,6 @@ Prérequis : ``/usr/bin/chromium`` (``apt-get install -y chromium``, ou
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -98,8 +97,7 @@ CLUSTER_BOXES = """
 """
 MIN_DIAGRAM_TEXT_PX = 11
 READING_WIDTH = 1400
-TIMEOUT_FACTOR = float(os.environ.get("KUBELAB_TEST_TIMEOUT_FACTOR", "1"))
-PAGE_TIMEOUT_MS = 60_000 * TIMEOUT_FACTOR  # a loaded machine serves and renders slowly
+PAGE_TIMEOUT_MS = scaled(60_000)  # a loaded machine serves and renders slowly
 
 
 def _free_port() -> int:

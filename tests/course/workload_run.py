@@ -273,7 +273,7 @@ def last_log(api: KubeApi, pod: Obj, lines: int = 8) -> str:
             raw = api._send("GET", path, query, "application/json", None, 15)
             text = raw.read().decode("utf-8", "replace")
             raw.release_conn()
-        except Exception as exc:  # noqa: BLE001 - a diagnostic only: never hide the real failure
+        except Exception as exc:  # a diagnostic only: never hide the real failure
             text = f"(journal illisible : {exc})"
         out.append(f"\n    journal de {cs['name']} :\n      " + "\n      ".join(text.strip().splitlines()[-lines:]))
     return "".join(out)
