@@ -176,6 +176,8 @@ class Listed:
     contains: str
     reason: str
     category: str
+    over: str = ""
+    """For a patch: the file of the object it is applied over."""
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,8 @@ class Catalog:
     @classmethod
     def load(cls, path: Path = CATALOG) -> Catalog:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        listed = [Listed(e["page"], e["contains"], e["reason"], category)
-                  for category in ("fragments", "not_manifests") for e in data.get(category) or []]
+        listed = [Listed(e["page"], e["contains"], e["reason"], category, e.get("over", ""))
+                  for category in ("fragments", "not_manifests", "patches") for e in data.get(category) or []]
         uninstalled = {(e["apiVersion"], e["kind"]): e["reason"] for e in data.get("uninstalled_kinds") or []}
         expected = [ExpectedWarning(e["source"], e["kind"], e["warning"], e["reason"])
                     for e in data.get("expected_warnings") or []]
@@ -229,13 +231,29 @@ class Sorted:
     uninstalled: list[tuple[Document, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     unused_entries: list[Listed] = field(default_factory=list)
+    patches: list[Patch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A partial object a lab applies over a complete one (a later step, as ``kubectl set image``
+    would): checked over its ``base``, under a field manager of its own."""
+
+    doc: Document
+    base: Document
+    reason: str
 
 
 def classify(all_blocks: list[Block], catalog: Catalog) -> Sorted:
     result = Sorted()
     used: set[int] = set()
+    pending: list[tuple[Block, Listed]] = []
     for block in all_blocks:
         entry = catalog.entry_for(block)
+        if entry is not None and entry.category == "patches":
+            used.add(id(entry))
+            pending.append((block, entry))
+            continue
         if entry is not None:
             used.add(id(entry))
             result.listed.append((block, entry))
@@ -265,6 +283,16 @@ def classify(all_blocks: list[Block], catalog: Catalog) -> Sorted:
                 result.problems.append(f"{doc.where} : {obj['kind']} sans metadata.name.")
             else:
                 result.applied.append(doc)
+    for block, entry in pending:
+        for doc in documents(block):
+            key = (doc.obj.get("apiVersion"), doc.obj.get("kind"), (doc.obj.get("metadata") or {}).get("name"))
+            base = next((d for d in result.applied if d.block.source == entry.over
+                         and (d.obj["apiVersion"], d.obj["kind"], d.obj["metadata"]["name"]) == key), None)
+            if base is None:
+                result.problems.append(f"{doc.where} : répertorié comme correctif de {entry.over}, "
+                                       f"qui ne contient pas {key[1]} « {key[2]} ».")
+            else:
+                result.patches.append(Patch(doc, base, entry.reason))
     result.unused_entries = [e for e in catalog.listed if id(e) not in used]
     return result
 

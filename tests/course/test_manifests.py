@@ -54,6 +54,7 @@ from .course_manifests import (
 )
 
 FIELD_MANAGER = "kubelab-course-test"
+PATCH_MANAGER = "kubelab-course-patch"
 
 CATALOG_DATA = Catalog.load()
 SORTED = classify(blocks(), CATALOG_DATA)
@@ -164,6 +165,8 @@ def summary_lines() -> list[str]:
     ]
     category = {"fragments": "extrait", "not_manifests": "fichier d'un autre outil"}
     lines += [f"  - {block.where} ({category[entry.category]}) : {entry.reason}" for block, entry in SORTED.listed]
+    lines.append(f"Correctifs appliqués sur leur objet de base : {len(SORTED.patches)}.")
+    lines += [f"  - {p.doc.where} sur {p.base.where} : {p.reason}" for p in SORTED.patches]
     lines.append(f"Avertissements attendus (voulus) : {len(CATALOG_DATA.expected_warnings)}.")
     lines += [f"  - {e.source} ({e.kind}) : « {e.warning} » : {e.reason}" for e in CATALOG_DATA.expected_warnings]
     lines.append(f"Objets de CRD non installées : {len(SORTED.uninstalled)}.")
@@ -187,10 +190,29 @@ def test_course_manifests_pass_a_server_dry_run(course_cluster: dict, kube_api: 
                                 f"({expected.reason}) n'est plus donné : mettez à jour {CATALOG.name}")
             warnings = [w for w in warnings if expected.warning not in w]
         failures += [f"{doc.where} : {doc.label} : avertissement du serveur : {w}" for w in warnings]
+    failures += patch_failures(kube_api)
     report = summary_lines() + ["", f"Échecs : {len(failures)}."] + failures
     (output_dir / "manifestes.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
     print("\n".join(report))
     assert not failures, f"{len(failures)} manifeste(s) du cours refusé(s) ou signalé(s) :\n" + "\n".join(failures)
+
+
+def patch_failures(kube_api: KubeApi) -> list[str]:
+    """Each patch by a server dry run over its base, which is applied for real, then removed."""
+    failures: list[str] = []
+    for patch in SORTED.patches:
+        base = prepared(patch.base)
+        meta = base["metadata"]
+        kube_api.apply(base, field_manager=FIELD_MANAGER)
+        try:
+            warnings: list[str] = []
+            kube_api.apply(prepared(patch.doc), dry_run=True, field_manager=PATCH_MANAGER, warnings=warnings)
+            failures += [f"{patch.doc.where} : {patch.doc.label} : avertissement du serveur : {w}" for w in warnings]
+        except KubelabError as exc:
+            failures.append(f"{patch.doc.where} : {patch.doc.label} refusé sur {patch.base.where} : {exc.message}")
+        finally:
+            kube_api.delete(base["apiVersion"], base["kind"], meta["name"], meta.get("namespace"))
+    return failures
 
 
 def test_the_dry_run_catches_a_workload_that_restricted_refuses(course_cluster: dict, kube_api: KubeApi) -> None:
@@ -302,7 +324,7 @@ def test_without_encryption_a_secret_is_readable_in_etcd(kube_sandbox: object | 
 # ------------------------------------------------------------------------------ real node
 
 
-REAL_RUNS = workload_run.real_runs(SORTED.applied)
+REAL_RUNS = workload_run.real_runs(SORTED.applied, SORTED.patches)
 
 
 @pytest.fixture(scope="module")
@@ -347,6 +369,9 @@ def test_course_workloads_become_ready_on_the_real_node(real_course: tuple[KubeA
     try:
         applied = workload_run.apply_run(api, run, runnable, hostname, FIELD_MANAGER)
         problems = {d.where: workload_run.wait_ready(api, d, scaled(120)) for d in runnable}
+        for patch in run.patches:
+            if problems.get(patch.base.where, "absent") is None:
+                problems[patch.doc.where] = workload_run.roll_out(api, patch, PATCH_MANAGER, store, scaled(180))
     finally:
         workload_run.remove_run(api, applied, runnable, scaled(90))
     failures = [f"{where} : pas prêt sur le nœud réel : {why}" for where, why in problems.items() if why]

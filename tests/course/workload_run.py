@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.objects import is_ready
 from kubelab.waiting import wait_for
 
-from .course_manifests import REPO, Document, prepared
+from .course_manifests import REPO, Document, Patch, prepared
 
 Obj = dict[str, Any]
 
@@ -167,6 +168,8 @@ class RealRun:
     key: str
     docs: tuple[Document, ...]
     same_as: str = ""
+    patches: tuple[Patch, ...] = ()
+    """Applied once the workloads are Ready (a later step of the lab): their rollout must finish."""
 
     @property
     def workloads(self) -> list[Document]:
@@ -178,17 +181,22 @@ class RealRun:
                 and d.obj["apiVersion"] in ("v1", "rbac.authorization.k8s.io/v1")]
 
 
-def real_runs(applied: list[Document]) -> list[RealRun]:
+def run_key(doc: Document) -> str:
+    """The run a document belongs to: its page, or its page and lab alternative."""
+    source = doc.block.source
+    if "/alternatives/" in source:
+        return f"{doc.block.page} : {source.split('/alternatives/')[1].split('/')[0]}"
+    return doc.block.page
+
+
+def real_runs(applied: list[Document], patches: Sequence[Patch] = ()) -> list[RealRun]:
     """The runs of the real-node part, in page order; lab starters are left out (broken on purpose)."""
     groups: dict[str, list[Document]] = {}
     for doc in applied:
         source = doc.block.source
         if source.startswith("labs/") and "/starter/" in source:
             continue
-        key = doc.block.page
-        if "/alternatives/" in source:
-            key = f"{doc.block.page} : {source.split('/alternatives/')[1].split('/')[0]}"
-        groups.setdefault(key, []).append(doc)
+        groups.setdefault(run_key(doc), []).append(doc)
     for key in list(groups):
         if " : " in key:
             page = key.split(" : ")[0]
@@ -201,9 +209,11 @@ def real_runs(applied: list[Document]) -> list[RealRun]:
         run = RealRun(key, tuple(docs))
         if not run.workloads:
             continue
+        own = tuple(p for p in patches if run_key(p.doc) == key)
         readiness_inputs = run.workloads + [d for d in run.support if d.obj["kind"] in READINESS_KINDS]
-        signature = json.dumps(sorted(json.dumps(prepared(d), sort_keys=True) for d in readiness_inputs))
-        runs.append(RealRun(key, tuple(docs), seen.get(signature, "")))
+        signature = json.dumps(sorted(json.dumps(prepared(d), sort_keys=True)
+                                      for d in readiness_inputs + [p.doc for p in own]))
+        runs.append(RealRun(key, tuple(docs), seen.get(signature, ""), own))
         seen.setdefault(signature, key)
     return runs
 
@@ -277,6 +287,37 @@ def last_log(api: KubeApi, pod: Obj, lines: int = 8) -> str:
             text = f"(journal illisible : {exc})"
         out.append(f"\n    journal de {cs['name']} :\n      " + "\n      ".join(text.strip().splitlines()[-lines:]))
     return "".join(out)
+
+
+def roll_out(api: KubeApi, patch: Patch, field_manager: str, store: Any, timeout: float) -> str | None:
+    """Apply ``patch`` over its running base (under its own field manager, as the lab does) and
+    wait until the Deployment's rollout is done: ``None``, else why not."""
+    obj = prepared(patch.doc)
+    missing = missing_images(obj, store)
+    if missing:
+        return f"image(s) du correctif absente(s) du nœud réel : {', '.join(missing)}"
+    api.apply(obj, field_manager=field_manager)
+    meta = obj["metadata"]
+
+    def done(items: list[Obj]) -> bool:
+        d = next((i for i in items if i["metadata"]["name"] == meta["name"]), None)
+        if d is None:
+            return False
+        status, wanted = d.get("status") or {}, d["spec"].get("replicas", 1)
+        return (status.get("observedGeneration", 0) >= d["metadata"]["generation"]
+                and status.get("updatedReplicas") == wanted == status.get("availableReplicas")
+                and status.get("replicas") == wanted)
+
+    try:
+        wait_for(api, obj["apiVersion"], obj["kind"], done, namespace=meta["namespace"], timeout=timeout,
+                 what=f"la mise à jour de {patch.doc.label}")
+        return None
+    except KubelabError:
+        base = prepared(patch.base)
+        labels = selector(base)
+        pods = api.list("v1", "Pod", meta["namespace"], label_selector=labels)
+        return ("mise à jour inachevée : "
+                + ("; ".join(f"{pod_problem(p)}{last_log(api, p)}" for p in pods) or "aucun pod"))
 
 
 def remove_run(api: KubeApi, applied: list[Obj], runnable: list[Document], timeout: float) -> None:
