@@ -321,7 +321,17 @@ def roll_out(api: KubeApi, patch: Patch, field_manager: str, store: Any, timeout
 
 
 def remove_run(api: KubeApi, applied: list[Obj], runnable: list[Document], timeout: float) -> None:
-    """Delete what the run applied and wait until its pods are gone (the next run may reuse the names)."""
+    """Delete what the run applied, and the claims its StatefulSets made, then wait until their
+    pods and claims are gone: the next run may reuse the names, and a claim that is still being
+    deleted cannot be applied again."""
+    claims = [c for c in applied if c["kind"] == "PersistentVolumeClaim"]
+    for doc in runnable:
+        obj = prepared(doc)
+        if obj["kind"] == "StatefulSet":
+            claims += [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                        "metadata": {"name": f"{t['metadata']['name']}-{obj['metadata']['name']}-0",
+                                     "namespace": obj["metadata"]["namespace"]}}
+                       for t in obj["spec"].get("volumeClaimTemplates") or []]   # pinned: one replica
     for obj in reversed(applied):
         api.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
     for doc in runnable:
@@ -331,3 +341,9 @@ def remove_run(api: KubeApi, applied: list[Obj], runnable: list[Document], timeo
         wait_for(api, "v1", "Pod", lambda pods, n=name, k=obj["kind"]: not [
             p for p in pods if k != "Pod" or p["metadata"]["name"] == n], namespace=obj["metadata"]["namespace"],
             label_selector=labels, timeout=timeout, what=f"la fin des pods de {doc.label}")
+    for claim in claims:
+        meta = claim["metadata"]
+        api.delete("v1", "PersistentVolumeClaim", meta["name"], meta["namespace"])
+        wait_for(api, "v1", "PersistentVolumeClaim",
+                 lambda items, n=meta["name"]: not [c for c in items if c["metadata"]["name"] == n],
+                 namespace=meta["namespace"], timeout=timeout, what=f"la suppression du PVC {meta['name']}")
