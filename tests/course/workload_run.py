@@ -103,11 +103,12 @@ def referenced_secrets(obj: Obj) -> dict[str, set[str]]:
 RE_CREATE_SECRET = re.compile(r"kubectl\s+create\s+secret\s+generic\s")
 
 
-def secret_commands(markdown: str) -> dict[tuple[str | None, str], set[str]]:
-    """``kubectl create secret generic NAME [-n NS] --from-literal=KEY=…`` commands of a page:
-    (namespace or None, name) -> keys. Continued lines (``\\``) are joined first."""
+def secret_commands(markdown: str) -> dict[tuple[str | None, str], dict[str, str | None]]:
+    """``kubectl create secret generic NAME [-n NS] --from-literal=KEY=VALUE`` commands of a page:
+    (namespace or None, name) -> {key: its literal value, or None when the page computes it
+    (``$(openssl rand …)``)}. Continued lines (``\\``) are joined first."""
     text = re.sub(r"\\\n\s*", " ", markdown)
-    found: dict[tuple[str | None, str], set[str]] = {}
+    found: dict[tuple[str | None, str], dict[str, str | None]] = {}
     for line in text.splitlines():
         match = RE_CREATE_SECRET.search(line)
         if not match:
@@ -116,7 +117,8 @@ def secret_commands(markdown: str) -> dict[tuple[str | None, str], set[str]]:
             words = shlex.split(line[match.start():], comments=True)
         except ValueError:
             continue
-        name, namespace, keys = None, None, set()
+        name, namespace = None, None
+        keys: dict[str, str | None] = {}
         rest = words[4:]
         for i, word in enumerate(rest):
             if word in ("-n", "--namespace") and i + 1 < len(rest):
@@ -124,7 +126,8 @@ def secret_commands(markdown: str) -> dict[tuple[str | None, str], set[str]]:
             elif word.startswith("--namespace="):
                 namespace = word.split("=", 1)[1]
             elif word.startswith("--from-literal="):
-                keys.add(word.split("=", 2)[1])
+                _, key, value = (word.split("=", 2) + [""])[:3]
+                keys[key] = None if "$" in value or not value else value
             elif not word.startswith("-") and name is None and (i == 0 or rest[i - 1] not in ("-n", "--namespace")):
                 name = word
         if name:
@@ -132,10 +135,12 @@ def secret_commands(markdown: str) -> dict[tuple[str | None, str], set[str]]:
     return found
 
 
-def generated_secret(name: str, namespace: str, keys: set[str]) -> Obj:
-    """A Secret with random values (never printed), for the keys a workload reads."""
+def generated_secret(name: str, namespace: str, keys: dict[str, str | None]) -> Obj:
+    """A Secret for the keys a workload reads: the page's literal values, random ones (letters
+    and digits, never printed) where the page computes them or gives none."""
+    values = {key: keys[key] or f"k{secrets.token_hex(12)}" for key in sorted(keys)} or {"value": secrets.token_hex(12)}
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-            "type": "Opaque", "stringData": {key: secrets.token_urlsafe(18) for key in sorted(keys) or ["value"]}}
+            "type": "Opaque", "stringData": values}
 
 
 def pod_problem(pod: Obj) -> str:
@@ -238,8 +243,8 @@ def apply_run(api: KubeApi, run: RealRun, runnable: list[Document], hostname: st
         namespace = obj["metadata"]["namespace"]
         for secret, keys in referenced_secrets(obj).items():
             if (namespace, secret) not in present:
-                keys = keys | commands.get((namespace, secret), commands.get((None, secret), set()))
-                generated = generated_secret(secret, namespace, keys)
+                given = commands.get((namespace, secret), commands.get((None, secret), {}))
+                generated = generated_secret(secret, namespace, dict.fromkeys(keys) | given)
                 api.apply(generated, field_manager=field_manager)
                 applied.append(generated)
                 present.add((namespace, secret))
