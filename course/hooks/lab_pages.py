@@ -234,6 +234,33 @@ def include_block(path: Path, root: Path, label: str, indent: str = "") -> str:
     return "\n".join(indent + line for line in lines)
 
 
+NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
+
+
+def placeholder_note(lab: dict[str, Any], paths: list[Path], indent: str = "") -> str:
+    """A note that explains ``__NAMESPACE__`` when one of the shown files contains it, or ``""``."""
+    try:
+        shown = any(NAMESPACE_PLACEHOLDER in path.read_text(encoding="utf-8") for path in paths)
+    except (OSError, UnicodeDecodeError):
+        shown = False
+    if not shown:
+        return ""
+    namespace = lab["namespace"] or "mon-namespace"
+    lines = [
+        f'!!! note "Le jeton `{NAMESPACE_PLACEHOLDER}`"',
+        f"    Dans ces fichiers, `{NAMESPACE_PLACEHOLDER}` tient la place du namespace du lab (`{namespace}`)"
+        f"{NBSP}: `kubelab lab setup`, `kubelab lab apply` et la correction le remplacent par le namespace "
+        "corrigé, ce qui permet de corriger le même lab dans un autre namespace (un par apprenant dans une "
+        f"classe). Pour appliquer un de ces fichiers vous-même, remplacez d'abord le jeton{NBSP}:",
+        "",
+        "    ```bash",
+        f"    sed 's/{NAMESPACE_PLACEHOLDER}/{namespace}/g' fichier.yaml | kubectl apply -f -",
+        "    ```",
+        "",
+    ]
+    return "\n".join(indent + line if line else line for line in lines) + "\n"
+
+
 def strip_first_h1(markdown: str) -> str:
     """Retire le premier titre de niveau 1 de l'énoncé (la page a le sien)."""
     lines = markdown.splitlines()
@@ -446,13 +473,16 @@ def solution_section(lab: dict[str, Any], root: Path) -> str:
         )
         return "\n".join(parts)
     parts.append(
-        "Essayez d'abord par vous-même : la correction automatique vous dit ce qui manque. "
+        f"Essayez d'abord par vous-même{NBSP}: la correction automatique vous dit ce qui manque. "
         f"Les manifestes ci-dessous sont inclus depuis `labs/{lab['id']}/solution/`, ceux-là mêmes "
         "que les tests du projet appliquent.\n"
     )
     block = ['??? success "Solution"', ""]
+    note = placeholder_note(lab, solution + [p for paths in alternatives.values() for p in paths], " " * 4)
+    if note:
+        block.append(note)
     if alternatives:
-        block.append("    Plusieurs écritures obtiennent la note maximale : la solution de référence "
+        block.append(f"    Plusieurs écritures obtiennent la note maximale{NBSP}: la solution de référence "
                      "et des variantes.")
         block.append("")
         block.append('    === "Référence"')
@@ -518,6 +548,9 @@ def build_lab_page(
             f"ici depuis `labs/{lab_id}/starter/`, tels que le dépôt les contient.\n"
         )
         parts.extend(include_block(p, root, p.relative_to(lab_dir).as_posix()) + "\n" for p in starter)
+        note = placeholder_note(lab, starter)
+        if note:
+            parts.append(note)
 
     parts.append(solution_section(lab, root))
     parts.append("## Barème\n")
@@ -640,6 +673,37 @@ def on_files(files: Files, config: Any) -> Files:
         content = build_lab_page(lab, root, files, chapters, checks, source, notebook_uri)
         files.append(File.generated(config, uri, content=content))
     return files
+
+
+def _toc_items(items: Any) -> Any:
+    for item in items:
+        yield item
+        yield from _toc_items(item.children)
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    """French typography in the page's title and table of contents.
+
+    Python-Markdown's ``toc`` extension, from which MkDocs takes both, collapses whitespace with
+    ``str.split()``, which also turns the non-breaking spaces of the headings into plain spaces;
+    the navigation, the table of contents and the window title would then break lines before
+    « : » or « ? ». Every page is rendered before any template, so the navigation of every page
+    gets the corrected titles.
+    """
+    if page.title:
+        page.title = _html_typography(page.title)
+    for item in _toc_items(page.toc):
+        item.title = _html_typography(item.title)
+    return html
+
+
+def _html_typography(title: str) -> str:
+    """``french_typography`` for a title used as HTML, its non-breaking spaces as ``&nbsp;``.
+
+    The entity, unlike the character, survives Jinja's ``striptags`` (the window title), which
+    collapses whitespace before it unescapes entities.
+    """
+    return french_typography(title.replace("&nbsp;", NBSP)).replace(NBSP, "&nbsp;")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:

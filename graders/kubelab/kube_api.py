@@ -17,7 +17,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -224,11 +224,18 @@ class KubeApi:
         query: dict[str, Any] | None = None,
         content_type: str = "application/json",
         timeout: float = DEFAULT_TIMEOUT,
+        warnings: MutableSequence[str] | None = None,
     ) -> Obj:
-        """One HTTP request; the decoded JSON answer, or a French error."""
+        """One HTTP request; the decoded JSON answer, or a French error.
+
+        When ``warnings`` is a list, the texts of the answer's ``Warning`` headers (deprecated
+        API, unknown field, « would violate PodSecurity »…) are appended to it, refusals included.
+        """
         self.counter.add(method)
         query_params = [(k, v) for k, v in (query or {}).items() if v is not None]
         raw = self._send(method, path, query_params, content_type, body, timeout)
+        if warnings is not None:
+            warnings.extend(warning_texts(raw.headers.getlist("Warning")))
         try:
             data = raw.read()
         finally:
@@ -306,8 +313,9 @@ class KubeApi:
             raise
 
     def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER,
-              subresource: str | None = None) -> Obj:
-        """Server-side apply of one object (forcing conflicts, as ``kubectl apply --server-side``)."""
+              subresource: str | None = None, *, warnings: MutableSequence[str] | None = None) -> Obj:
+        """Server-side apply of one object (forcing conflicts, as ``kubectl apply --server-side``);
+        the server's warnings go to ``warnings`` when it is a list."""
         info = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj.get("metadata", {})
         try:
@@ -315,6 +323,7 @@ class KubeApi:
                 "PATCH", info.path(meta.get("namespace"), meta["name"], subresource),
                 body=json.dumps(obj), content_type="application/apply-patch+yaml",
                 query={"fieldManager": field_manager, "force": "true", "dryRun": "All" if dry_run else None},
+                warnings=warnings,
             )
         except ApiError as exc:
             raise self._refused(exc, obj) from exc
@@ -489,6 +498,15 @@ def _load_client_certificate(context: ssl.SSLContext, cert_pem: bytes, key_pem: 
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
                 out.write(data)
         context.load_cert_chain(cert, key)
+
+
+def warning_texts(headers: list[str]) -> list[str]:
+    """The texts of ``Warning`` headers (RFC 7234 : ``299 - "text"``); a header may hold several."""
+    texts: list[str] = []
+    for header in headers:
+        for match in re.finditer(r'\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"', header):
+            texts.append(re.sub(r"\\(.)", r"\1", match.group(1)))
+    return texts
 
 
 def _short(exc: BaseException) -> str:

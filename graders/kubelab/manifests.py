@@ -63,5 +63,5 @@ def apply_all(api: KubeApi, objects: list[Obj], namespace: str | None = None, dr
     """Server-side apply each object (namespaces first, fact placeholders filled); what the server returned."""
     objects = fill_facts(api, objects)
     ordered = sorted(with_namespace(objects, namespace, api), key=lambda o: o["kind"] != "Namespace")
-    manager = {"field_manager": field_manager} if field_manager else {}
+    manager: dict[str, Any] = {"field_manager": field_manager} if field_manager else {}
     return [api.apply(obj, dry_run=dry_run, **manager) for obj in ordered]

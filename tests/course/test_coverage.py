@@ -96,13 +96,18 @@ def seed_headings(path: Path) -> list[str]:
 
 
 def coverage_rows() -> list[tuple[str, str]]:
-    rows = []
+    """The body rows of every table of couverture.md (header rows, followed by ``|---|``, left out)."""
+    rows: list[tuple[str, str]] = []
     for line in COVERAGE.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if not line.startswith("|") or len(cells) < 2 or set(cells[0]) <= set("-: "):
+        if not line.startswith("|") or len(cells) < 2:
+            continue
+        if set(cells[0]) <= set("-: "):
+            if rows:
+                rows.pop()  # the header row just above the separator
             continue
         rows.append((cells[0], cells[1]))
-    return rows[1:] if rows and rows[0][0].lower().startswith("section") else rows
+    return rows
 
 
 def seed_files() -> list[Path]:

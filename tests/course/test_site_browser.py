@@ -57,6 +57,49 @@ DIAGRAMS_STATE = """
 """
 
 
+# The smallest text of each diagram, in screen pixels: font size times the scale from the SVG's
+# user units to the screen (a wide diagram shrunk to the page's width shrinks its text too).
+DIAGRAM_TEXT_SIZES = """
+() => Array.from(document.querySelectorAll("div.mermaid")).map((host) => {
+  const svg = host.shadowRoot && host.shadowRoot.querySelector("svg");
+  if (!svg) return null;
+  const sizes = [];
+  const scaleOf = (el) => { const m = el.getScreenCTM(); return m ? Math.hypot(m.a, m.b) : 1; };
+  for (const text of svg.querySelectorAll("text")) {
+    if (text.closest("foreignObject") || !text.textContent.trim()) continue;
+    sizes.push([parseFloat(getComputedStyle(text).fontSize) * scaleOf(text), text.textContent.trim()]);
+  }
+  for (const object of svg.querySelectorAll("foreignObject")) {
+    const scale = scaleOf(object);
+    const walker = document.createTreeWalker(object, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.trim()) continue;
+      sizes.push([parseFloat(getComputedStyle(node.parentElement).fontSize) * scale, node.textContent.trim()]);
+    }
+  }
+  sizes.sort((a, b) => a[0] - b[0]);
+  return sizes.length ? {size: sizes[0][0], text: sizes[0][1].slice(0, 50), count: sizes.length} : null;
+})
+"""
+
+# Where the labels of the overview's two groups (subgraphs) are drawn on the screen.
+CLUSTER_BOXES = """
+(labels) => {
+  const svg = document.querySelector("div.mermaid").shadowRoot.querySelector("svg");
+  const boxes = {};
+  for (const cluster of svg.querySelectorAll("g.cluster")) {
+    const text = cluster.textContent.trim();
+    const label = labels.find((l) => text.startsWith(l));
+    if (label) { const r = cluster.getBoundingClientRect(); boxes[label] = {top: r.top, bottom: r.bottom}; }
+  }
+  return boxes;
+}
+"""
+MIN_DIAGRAM_TEXT_PX = 11
+READING_WIDTH = 1400
+PAGE_TIMEOUT_MS = scaled(60_000)  # a loaded machine serves and renders slowly
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,7 +173,7 @@ def wait_for_diagrams(pg: object, expected: int) -> list[dict]:
         "n => Array.from(document.querySelectorAll('div.mermaid'))"
         ".filter(h => h.shadowRoot && h.shadowRoot.querySelector('svg')).length >= n",
         arg=expected,
-        timeout=30_000,
+        timeout=PAGE_TIMEOUT_MS,
     )
     return pg.evaluate(DIAGRAMS_STATE)
 
@@ -195,6 +238,40 @@ def test_every_diagram_of_the_course_renders(page: object, base_url: str, built_
                 failures.append(f"{path} : diagramme {n} {diagram}")
     assert not page.errors, page.errors
     assert not failures, "\n".join(failures)
+
+
+def test_diagram_text_is_readable_at_1400_px(browser: object, base_url: str, built_site: Build) -> None:
+    """In a 1400 px window, is every text of every diagram at least 11 px high on the screen?"""
+    context = browser.new_context(viewport={"width": READING_WIDTH, "height": 900}, locale="fr-FR")
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    pg = context.new_page()
+    too_small = []
+    try:
+        for html in sorted(p for p in built_site.site.rglob("index.html")
+                           if 'class="mermaid"' in p.read_text(encoding="utf-8")):
+            path = html.parent.relative_to(built_site.site).as_posix()
+            expected = html.read_text(encoding="utf-8").count('class="mermaid"')
+            pg.goto(base_url + (path + "/" if path != "." else ""))
+            wait_for_diagrams(pg, expected)
+            for n, smallest in enumerate(pg.evaluate(DIAGRAM_TEXT_SIZES), 1):
+                assert smallest is not None, f"{path} : diagramme {n} sans texte"
+                if smallest["size"] < MIN_DIAGRAM_TEXT_PX:
+                    too_small.append(f"{path} : diagramme {n}, « {smallest['text']} » à {smallest['size']:.1f} px")
+    finally:
+        context.close()
+    assert not too_small, (f"texte sous {MIN_DIAGRAM_TEXT_PX} px à {READING_WIDTH} px de large :\n"
+                           + "\n".join(too_small))
+
+
+def test_architecture_overview_puts_the_control_plane_above_the_workers(page: object, base_url: str) -> None:
+    page.set_viewport_size({"width": READING_WIDTH, "height": 900})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(base_url + "architecture/kubernetes/")
+    wait_for_diagrams(page, 1)
+    boxes = page.evaluate(CLUSTER_BOXES, ["Plan de contrôle", "Nœuds workers"])
+    assert set(boxes) == {"Plan de contrôle", "Nœuds workers"}, boxes
+    assert boxes["Plan de contrôle"]["bottom"] <= boxes["Nœuds workers"]["top"], boxes
 
 
 def test_relative_links_resolve_under_subpath(page: object, base_url: str) -> None:

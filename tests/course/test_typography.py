@@ -7,6 +7,16 @@ code en ligne), de l'en-tête YAML, du HTML, des URL et de la syntaxe Markdown :
 * une espace insécable (U+00A0 ou U+202F) avant ``:``, ``;``, ``?`` et ``!`` ;
 * une espace insécable après « et avant ».
 
+Les mêmes règles valent pour le texte des schémas Mermaid (libellés entre guillemets, messages
+des diagrammes de séquence) et pour **le site construit** : titres de page, navigation, table
+des matières, titre de la fenêtre et pages générées par le hook des labs (voir
+``test_built_site_text_has_french_spacing``).
+
+Le cours emploie un seul terme par notion (``TERMS``) : « journaux » et non « logs »,
+« maillage de services », « obsolète » et non « déprécié », « sur site » et non « on-premise ».
+Le terme anglais reste permis en glose, en italique (*service mesh*), dans la colonne anglaise
+du glossaire et dans la première colonne de la table de couverture, qui cite les documents sources.
+
 Chaque écart est signalé sous la forme ``fichier:ligne: message``.
 
 Le même module sait corriger les fichiers (espaces insécables, « » à la place des
@@ -19,7 +29,9 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,6 +193,32 @@ def line_violations(line: str) -> list[tuple[int, str]]:
     return problems
 
 
+RE_MERMAID_LABEL = re.compile(r'"([^"\n]*)"')
+RE_SEQUENCE_MESSAGE = re.compile(r"^\s*[\w-]+\s*[-.x)>]+\+?-?\s*[\w-]+\s*:(?P<text>.*)$")
+
+
+def mermaid_lines(lines: list[str]) -> Iterator[int]:
+    """Index des lignes des schémas Mermaid (```mermaid … ```)."""
+    inside = False
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not inside and re.match(r"(`{3,}|~{3,})\s*mermaid\b", stripped):
+            inside = True
+        elif inside and re.match(r"(`{3,}|~{3,})\s*$", stripped):
+            inside = False
+        elif inside:
+            yield i
+
+
+def mermaid_spans(line: str) -> list[tuple[int, int]]:
+    """Le texte affiché d'une ligne Mermaid : libellés entre guillemets, message de séquence."""
+    spans = [(m.start(1), m.end(1)) for m in RE_MERMAID_LABEL.finditer(line)]
+    message = RE_SEQUENCE_MESSAGE.match(line)
+    if message and not spans:
+        spans.append((message.start("text"), message.end("text")))
+    return spans
+
+
 def file_violations(path: Path) -> list[str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     out = []
@@ -188,6 +226,10 @@ def file_violations(path: Path) -> list[str]:
     for i, line in prose_lines(lines):
         for col, message in line_violations(line):
             out.append(f"{rel}:{i + 1}:{col + 1}: {message}")
+    for i in mermaid_lines(lines):
+        for start, end in mermaid_spans(lines[i]):
+            for col, message in line_violations(lines[i][start:end]):
+                out.append(f"{rel}:{i + 1}:{start + col + 1}: {message} (schéma Mermaid)")
     return out
 
 
@@ -241,6 +283,9 @@ def fix_file(path: Path) -> bool:
     lines = original.split("\n")
     for i, line in prose_lines(lines):
         lines[i] = fix_line(line)
+    for i in mermaid_lines(lines):
+        for start, end in reversed(mermaid_spans(lines[i])):
+            lines[i] = lines[i][:start] + fix_line(lines[i][start:end]) + lines[i][end:]
     fixed = "\n".join(lines)
     if fixed != original:
         path.write_text(fixed, encoding="utf-8")
@@ -255,6 +300,83 @@ def all_violations(files: Iterable[Path]) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------------- one term per notion
+
+TERMS: dict[str, re.Pattern[str]] = {
+    "« journaux » (et non « logs »)": re.compile(r"\blogs?\b", re.I),
+    "« obsolète » (et non « déprécié »)": re.compile(r"\bd[ée]pr[ée]ci[ée]\w*", re.I),
+    "« sur site » (et non « on-premise »)": re.compile(r"\bon[- ]?prem(?:ise)?s?\b", re.I),
+    "« maillage de services » (et non « service mesh »)": re.compile(r"\bservice[- ]mesh\b|\bmesh\b", re.I),
+}
+RE_ITALIC_GLOSS = re.compile(r"(?<![*\w])\*[^*\n]+\*(?!\*)")
+
+
+def exempt_cells(path: Path, line: str) -> list[tuple[int, int]]:
+    """Cellules où le terme d'origine est voulu : l'anglais du glossaire, les sources citées."""
+    if not line.lstrip().startswith("|"):
+        return []
+    bounds = [m.start() for m in re.finditer(r"(?<!\\)\|", line)]
+    cells = list(zip(bounds, bounds[1:], strict=False))
+    wanted = {"glossaire.md": 1, "couverture.md": 0}.get(path.name)
+    return [cells[wanted]] if wanted is not None and wanted < len(cells) else []
+
+
+def term_violations(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rel = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    out = []
+    for i, line in prose_lines(lines):
+        allowed = [(m.start(), m.end()) for m in RE_ITALIC_GLOSS.finditer(line)] + exempt_cells(path, line)
+        for a, b, prose in segments(line):
+            if not prose:
+                continue
+            for wanted, pattern in TERMS.items():
+                for m in pattern.finditer(line, a, b):
+                    if not any(x <= m.start() < y for x, y in allowed):
+                        out.append(f"{rel}:{i + 1}:{m.start() + 1}: « {m.group(0)} » : employer {wanted}")
+    return out
+
+
+# --------------------------------------------------------------------------- the built site
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees, without code, scripts and Mermaid sources."""
+
+    SKIPPED = {"code", "pre", "script", "style", "kbd", "svg", "textarea"}
+    VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []
+        self.chunks: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.stack.append(tag in self.SKIPPED or "mermaid" in classes or bool(self.stack and self.stack[-1]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not (self.stack and self.stack[-1]):
+            self.chunks.append(data)
+
+
+RE_BAD_SPACING = re.compile(r"(?<=\S)[ \t]+([:;?!])(?=\s|$)|«[ \t]|[ \t]»")
+
+
+def html_violations(html: str) -> list[str]:
+    """Passages du texte visible où une espace ordinaire précède « : ; ? ! » ou jouxte « »."""
+    parser = _VisibleText()
+    parser.feed(html)
+    text = "".join(parser.chunks)
+    return [" ".join(text[max(0, m.start() - 40):m.end() + 20].split()) for m in RE_BAD_SPACING.finditer(text)]
+
+
 # ----------------------------------------------------------------------------- tests
 
 
@@ -267,6 +389,56 @@ def test_there_are_files_to_check():
 def test_french_typography():
     problems = all_violations(course_files())
     assert not problems, f"{len(problems)} écart(s) typographique(s) :\n" + "\n".join(problems)
+
+
+def test_one_term_per_notion():
+    problems = [p for f in course_files() for p in term_violations(f)]
+    assert not problems, f"{len(problems)} terme(s) à remplacer :\n" + "\n".join(problems)
+
+
+def test_term_checker():
+    page = REPO / "course" / "x.md"
+    assert term_violations_of(page, "Lisez les logs du pod.")
+    assert term_violations_of(page, "Cette API est dépréciée.")
+    assert term_violations_of(page, "Un cluster on-premise.")
+    assert term_violations_of(page, "Un service mesh ajoute un proxy.")
+    assert not term_violations_of(page, "Un maillage de services (*service mesh*) ajoute un proxy.")
+    assert not term_violations_of(page, "Lancez `kubectl logs deploy/api`.")
+    assert not term_violations_of(REPO / "course" / "glossaire.md", "| Maillage de services | service mesh | … |")
+    assert term_violations_of(REPO / "course" / "glossaire.md", "| Maillage de services | … | un service mesh |")
+
+
+def term_violations_of(path: Path, line: str) -> list[str]:
+    tmp = Path(tempfile.mkdtemp()) / path.name
+    tmp.write_text(line + "\n", encoding="utf-8")
+    return term_violations(tmp)
+
+
+def test_mermaid_labels_are_checked_and_fixed(tmp_path: Path):
+    page = tmp_path / "schema.md"
+    page.write_text('```mermaid\nflowchart TB\n    a["Plan de contrôle : kubelite"] -->|"push : CI"| b\n'
+                    "```\n\n```mermaid\nsequenceDiagram\n    A-->>S: notification : Pods\n```\n", encoding="utf-8")
+    assert len(file_violations(page)) == 3
+    assert fix_file(page)
+    assert not file_violations(page)
+    assert "flowchart TB" in page.read_text(encoding="utf-8")
+
+
+def test_built_site_text_has_french_spacing(built_site):
+    """Titres, navigation, table des matières, titre de fenêtre et pages générées compris."""
+    assert built_site.returncode == 0, built_site.output[-2000:]
+    problems = []
+    for html in sorted(built_site.site.rglob("*.html")):
+        rel = html.relative_to(built_site.site).as_posix()
+        problems += [f"{rel} : « {passage} »" for passage in html_violations(html.read_text(encoding="utf-8"))]
+    assert not problems, f"{len(problems)} espace(s) ordinaire(s) dans le site construit :\n" + "\n".join(problems[:60])
+
+
+def test_html_checker():
+    assert html_violations("<title>Réseau avancé : segmentation</title>")
+    assert html_violations("<nav><a>Et maintenant ?</a></nav>")
+    assert not html_violations("<h1>Réseau avancé\u00a0: segmentation</h1><code>a : b</code>")
+    assert not html_violations('<pre class="mermaid">a["x : y"]</pre><p>À 02:00.</p>')
 
 
 def test_checker_catches_and_ignores_the_right_things():

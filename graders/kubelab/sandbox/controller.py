@@ -14,6 +14,7 @@ import argparse
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from kubelab.errors import KubelabError
@@ -70,6 +71,17 @@ def volume_for_claim(claim: dict[str, Any], storage_class: dict[str, Any],
     return volume
 
 
+def make_real_folder(volume: dict[str, Any]) -> None:
+    """On the real node, create the volume's folder as MicroK8s's provisioner does, mode 0777
+    (its pod runs ``mkdir -m 0777 -p``): a container that is not root can write there, and
+    ``fsGroup`` changes nothing on a hostPath volume. Left alone, the kubelet would create it
+    0755 and owned by root."""
+    folder = Path(volume["spec"]["hostPath"]["path"])
+    if folder.is_relative_to(storage_folder()):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o777)
+
+
 def volume_to_delete(volume: dict[str, Any]) -> bool:
     annotations = volume["metadata"].get("annotations", {}) or {}
     return (
@@ -104,6 +116,7 @@ class HostpathProvisioner:
                 storage_class = classes.get(claim.get("spec", {}).get("storageClassName") or "")
                 volume = volume_for_claim(claim, storage_class, real_nodes) if storage_class else None
                 if volume is not None and self.api.get("v1", "PersistentVolume", volume["metadata"]["name"]) is None:
+                    make_real_folder(volume)
                     self.api.create(volume)
                     log.info("provisioned %s for %s/%s", volume["metadata"]["name"],
                              claim["metadata"]["namespace"], claim["metadata"]["name"])
