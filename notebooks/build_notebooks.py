@@ -42,12 +42,14 @@ TEMPLATE = HERE / "template" / "lab.nb.j2"
 QUESTIONS = HERE / "labs"
 SOURCE = HERE / "source"
 COURSE = REPO / "course"
+MKDOCS = REPO / "mkdocs.yml"
 
 sys.path.insert(0, str(REPO / "graders"))
 
 from kubelab import manifests  # noqa: E402
 from kubelab.catalog import Lab, available_labs, load_lab  # noqa: E402
 from kubelab.lab_setup import NAMESPACE_PLACEHOLDER  # noqa: E402
+from kubelab.notebook.dashboard import reads_claims  # noqa: E402
 from kubelab.objects import SECRET_NAME  # noqa: E402
 from kubelab.typography import french  # noqa: E402
 
@@ -113,7 +115,9 @@ class Context:
     secrets: bool = False
     quiz_points: int = 0
     hidden_count: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    claims: bool = False
+    requirements: str = ""
+    example: dict[str, str] = field(default_factory=dict)
 
 
 def identifier(stem: str) -> str:
@@ -254,8 +258,25 @@ def questions(lab: Lab) -> list[Question]:
     return found
 
 
+def site_url() -> str | None:
+    """Le ``site_url`` de ``mkdocs.yml`` (l'adresse publiée du cours), s'il est défini."""
+    for line in MKDOCS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("site_url:"):
+            return line.split(":", 1)[1].strip().strip("\"'") or None
+    return None
+
+
+def page_path(page: str) -> str:
+    """La page que MkDocs construit pour un fichier (``use_directory_urls``) : ``microk8s/stockage/``."""
+    stem = page[: -len(".md")]
+    if stem == "index" or stem.endswith("/index"):
+        return stem[: -len("index")]
+    return stem + "/"
+
+
 def chapter(lab: Lab, course_url: str | None) -> dict[str, str]:
-    """Titre et lien du chapitre (relatif au notebook, ou sous ``course_url``)."""
+    """Titre et lien du chapitre : la page publiée sous ``course_url`` (ou le ``site_url`` de mkdocs.yml),
+    sinon la page du site construit par « mkdocs build » (``site/``), relative au notebook."""
     page = lab.chapter or "index.md"
     path = COURSE / page
     title = page
@@ -263,10 +284,11 @@ def chapter(lab: Lab, course_url: str | None) -> dict[str, str]:
         heading = next((line[2:].strip() for line in path.read_text(encoding="utf-8").splitlines()
                         if line.startswith("# ")), "")
         title = heading or page
-    if course_url:
-        link = course_url.rstrip("/") + "/" + re.sub(r"(index)?\.md$", "", page)
+    base = course_url or site_url()
+    if base:
+        link = base.rstrip("/") + "/" + page_path(page)
     else:
-        link = f"../../../course/{page}"
+        link = f"../../../site/{page_path(page)}index.html"
     return {"title": title, "link": link, "page": page}
 
 
@@ -298,6 +320,31 @@ def statement(lab: Lab) -> str:
     return "\n".join(out).strip("\n")
 
 
+def requirements_text(lab: Lab) -> str:
+    """« les addons `dns` et `hostpath-storage` », « 3 nœuds »… : ce que le lab demande, en français."""
+    needs = lab.requires
+    parts = []
+    if needs.addons:
+        names = [f"`{addon}`" for addon in needs.addons]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+        parts.append(("l'addon " if len(names) == 1 else "les addons ") + listed)
+    if needs.nodes > 1:
+        parts.append(f"{needs.nodes} nœuds prêts")
+    if needs.data_plane:
+        parts.append("un vrai plan de données pour les sondes en direct, facultatif")
+    return " ; ".join(parts)
+
+
+def example_object(lab: Lab) -> dict[str, str]:
+    """Un objet de la solution du lab (ni Secret ni Namespace), pour l'exemple de ``lab.supprimer``."""
+    from kubelab.lab_setup import variant_objects
+
+    for obj in variant_objects(lab, "solution"):
+        if obj["kind"] not in ("Secret", "Namespace"):
+            return {"kind": obj["kind"], "name": obj["metadata"]["name"]}
+    return {"kind": "ConfigMap", "name": "exemple"}
+
+
 def context(lab: Lab, course_url: str | None = None) -> Context:
     parts, others = answer_parts(lab)
     asked = questions(lab)
@@ -311,7 +358,8 @@ def context(lab: Lab, course_url: str | None = None) -> Context:
         lab=lab, number=lab.id.split("-")[0], chapter=chapter(lab, course_url), statement=statement(lab),
         has_setup=(lab.folder / "setup").is_dir(), parts=parts, others=others, questions=asked, checks=checks,
         secrets=any(p.kind == "secret" for p in parts), quiz_points=sum(q.points for q in asked),
-        hidden_count=sum(c.hidden for c in lab.checks),
+        hidden_count=sum(c.hidden for c in lab.checks), claims=reads_claims(lab),
+        requirements=requirements_text(lab), example=example_object(lab),
     )
 
 
@@ -471,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Génère les notebooks des labs depuis template/lab.nb.j2.")
     parser.add_argument("labs", nargs="*", help="labs à générer (défaut : tous ceux qui ont un correcteur)")
     parser.add_argument("--check", action="store_true", help="ne rien écrire ; échouer si un notebook n'est pas à jour")
-    parser.add_argument("--course-url", help="adresse du site du cours publié (défaut : lien relatif vers course/)")
+    parser.add_argument("--course-url", help="adresse du site du cours publié (défaut : site_url de mkdocs.yml, "
+                                             "sinon la page du site construit par « mkdocs build », dans site/)")
     args = parser.parse_args(argv)
     labs = [load_lab(lab_id) for lab_id in args.labs] if args.labs else available_labs()
     stale = []

@@ -20,6 +20,7 @@ from kubelab.cluster_state import Probe, Read
 from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.paths import labs_root
+from kubelab.requirements import Requirements, requirements_from
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Lab:
     reads: tuple[Read, ...]
     probes: dict[str, Probe]
     setup_hook: Callable[[KubeApi, str], None] | None = None
+    requires: Requirements = Requirements()
+    other_namespaces: tuple[str, ...] = ()
+    """Namespaces besides its own that the lab's notebook cells may write to (``lab.yaml``)."""
 
     @property
     def max_points(self) -> int:
@@ -103,10 +107,17 @@ def load_lab(lab_id: str) -> Lab:
             problems.append(f"inconnues du correcteur : {', '.join(unknown)}")
         raise UsageError(f"Les vérifications de « {metadata_path} » ne correspondent pas au correcteur ({' ; '.join(problems)}).")
     checks = tuple(Check(spec, weights[spec.id]) for spec in registry.specs)
+    try:
+        requires = requirements_from(data.get("requires"), f"« {metadata_path} »")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    others = data.get("other_namespaces") or []
+    if not isinstance(others, list) or not all(isinstance(n, str) for n in others):
+        raise UsageError(f"« other_namespaces » de « {metadata_path} » devrait être une liste de namespaces.")
     return Lab(
         id=data["id"], title=data["title"], chapter=data.get("chapter", ""), namespace=data["namespace"],
         folder=folder, checks=checks, reads=tuple(module.READS), probes=dict(getattr(module, "PROBES", {})),
-        setup_hook=getattr(module, "setup_lab", None),
+        setup_hook=getattr(module, "setup_lab", None), requires=requires, other_namespaces=tuple(others),
     )
 
 

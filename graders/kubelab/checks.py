@@ -37,13 +37,16 @@ class Verdict:
     """What a check found: passed or not, a French message, the objects involved.
 
     ``pending`` marks a failure that may still resolve by itself (a pod starting, a claim
-    being bound): on a live cluster the runner waits for it, with a deadline.
+    being bound): on a live cluster the runner waits for it, with a deadline. ``hint``
+    replaces the check's own hint when the failure has a cause the general hint would
+    misname (no StorageClass at all, rather than a claim waiting for its pod).
     """
 
     passed: bool
     message: str
     involved: tuple[ObjectRef, ...] = ()
     pending: bool = False
+    hint: str = ""
 
 
 def passed(message: str, *involved: ObjectRef) -> Verdict:
@@ -51,9 +54,9 @@ def passed(message: str, *involved: ObjectRef) -> Verdict:
     return Verdict(True, french(message), tuple(involved))
 
 
-def failed(message: str, *involved: ObjectRef, pending: bool = False) -> Verdict:
-    """A failure, stated as an expectation with the observed values."""
-    return Verdict(False, french(message), tuple(involved), pending)
+def failed(message: str, *involved: ObjectRef, pending: bool = False, hint: str = "") -> Verdict:
+    """A failure, stated as an expectation with the observed values (``hint``: this failure's own hint)."""
+    return Verdict(False, french(message), tuple(involved), pending, french(hint))
 
 
 CheckFunction = Callable[["ClusterState"], Verdict]

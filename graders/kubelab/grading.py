@@ -45,10 +45,9 @@ def live_state(lab: Lab, api: KubeApi, namespace: str | None = None, allow: tupl
     """A live state for ``lab`` in ``namespace`` (the lab's own by default), which must exist."""
     target = namespace or lab.namespace
     if api.get("v1", "Namespace", target) is None:
-        raise UsageError(
-            f"Le namespace « {target} » n'existe pas sur ce cluster ({api.description}) : "
-            f"lancez « kubelab lab setup {lab.id} » ou indiquez --namespace."
-        )
+        missing = f"Le namespace « {target} » n'existe pas sur ce cluster ({api.description}) : "
+        raise UsageError(missing + f"lancez « kubelab lab setup {lab.id} » ou indiquez --namespace.",
+                         notebook=missing + "exécutez la cellule « Préparer le lab ».")
     return LiveState(api, target, lab.reads, lab.probes, allow)
 
 
@@ -67,7 +66,8 @@ def grade_snapshot(lab_id: str, path: Path, *, include_hidden: bool = True) -> G
 
     lab = load_lab(lab_id)
     state, document = load_state(lab, path)
-    origin = {"description": str(path), "captured_at": document.get("captured_at"), "cluster": document["cluster"]}
+    origin = {"description": str(path), "captured_at": document.get("captured_at"), "cluster": document["cluster"],
+              "submission": document.get("submission") or {}}
     return grade(lab, state, include_hidden=include_hidden, origin=origin)
 
 
@@ -121,7 +121,7 @@ def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     verdict = run.verdict
     assert verdict is not None
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
-    return CheckResult(check, outcome, verdict.message, time.monotonic() - started), verdict
+    return CheckResult(check, outcome, verdict.message, time.monotonic() - started, own_hint=verdict.hint), verdict
 
 
 def _error(check: Check, message: str, started: float) -> CheckResult:
@@ -165,4 +165,4 @@ def _with_events(result: CheckResult, verdict: Verdict | None, state: ClusterSta
          "count": e.get("count", 1)}
         for e in events if e.get("type") != "Normal"
     )
-    return CheckResult(result.check, result.outcome, result.message, result.duration_s, summary)
+    return CheckResult(result.check, result.outcome, result.message, result.duration_s, summary, result.own_hint)

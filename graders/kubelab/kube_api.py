@@ -121,6 +121,27 @@ BUILTIN_RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
 """Kinds every Kubernetes 1.35 server serves: no discovery request needed for them."""
 
 
+def environment_kubeconfig() -> Path | None:
+    """The kubeconfig ``$KUBECONFIG`` names (its first existing path), ``None`` when the variable is unset.
+
+    A variable naming only missing files is an error naming them: kubelab never falls back to
+    another cluster than the one the user pointed at.
+    """
+    value = os.environ.get("KUBECONFIG", "")
+    paths = [Path(part) for part in value.split(os.pathsep) if part.strip()]
+    if not paths:
+        return None
+    existing = next((path for path in paths if path.is_file()), None)
+    if existing is None:
+        named = " ni ".join(f"« {path} »" for path in paths)
+        raise UsageError(
+            f"La variable $KUBECONFIG désigne {named}, introuvable : aucun cluster n'est contacté à la place. "
+            "Corrigez la variable (« export KUBECONFIG=… ») ou retirez-la (« unset KUBECONFIG »).",
+            notebook=f"La variable $KUBECONFIG du serveur Jupyter désigne {named}, introuvable : aucun cluster n'est "
+            "contacté à la place. Corrigez-la ou retirez-la, puis relancez JupyterLab.")
+    return existing
+
+
 class KubeApi:
     """A connection to one API server, with cached discovery."""
 
@@ -133,16 +154,23 @@ class KubeApi:
         self.counter = RequestCounter()
 
     @classmethod
-    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None) -> KubeApi:
-        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default)."""
-        config_path = str(path) if path else os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or str(
-            Path.home() / ".kube" / "config"
-        )
+    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None,
+                        named_by: str = "") -> KubeApi:
+        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default).
+
+        ``named_by`` says where the path comes from (« l'option --kubeconfig »), for the error
+        that names a missing file: a missing kubeconfig is an error, never a fallback.
+        """
+        config_path = str(path) if path else str(environment_kubeconfig() or Path.home() / ".kube" / "config")
         if not Path(config_path).is_file():
+            where = f" ({named_by})" if named_by else ""
+            missing = f"Le fichier kubeconfig « {config_path} »{where} est introuvable. "
             raise UsageError(
-                f"Le fichier kubeconfig « {config_path} » est introuvable. Sur MicroK8s : "
-                "« microk8s config > ~/.kube/config » ; sinon utilisez le bac à sable (--sandbox)."
-            )
+                missing + "Corrigez le chemin ; sur MicroK8s : « microk8s config > ~/.kube/config » ; sinon utilisez "
+                "le bac à sable (--sandbox).",
+                notebook=missing + "Corrigez le chemin, ou retirez la variable et redémarrez le noyau ; sur MicroK8s : "
+                "« microk8s config > ~/.kube/config » ; sinon démarrez le bac à sable (« kubelab sandbox up » dans "
+                "un terminal).")
         configuration = k8s_client.Configuration()
         try:
             contexts, active = k8s_config.list_kube_config_contexts(config_file=config_path)

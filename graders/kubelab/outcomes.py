@@ -29,6 +29,12 @@ class CheckResult:
     message: str
     duration_s: float = 0.0
     events: tuple[Obj, ...] = ()
+    own_hint: str = ""
+
+    @property
+    def hint(self) -> str:
+        """What to do about a failure: the verdict's own hint, else the check's."""
+        return self.own_hint or self.check.spec.hint
 
     @property
     def points(self) -> int:

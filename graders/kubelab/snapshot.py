@@ -2,8 +2,12 @@
 
 A snapshot holds the lists the lab declares (sanitised: no Secret values), the results of
 its allowed probes, the cluster's identity (kube-system UID, server version), the capture
-time, the lab id, the tool version and a SHA-256 of its content, so an edit after capture
-is detected.
+time, the lab id, the tool version and a SHA-256 of its content. A snapshot written by a
+notebook's « Soumettre » also says for which assignment and learner it was captured.
+
+What the hash proves: the file was not edited by accident after capture. It does not stop
+a learner who recomputes it (the learner controls their machine, so no key can live in the
+notebook): for an exam, grade a cluster the instructor controls (``--namespaces``).
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ def content_hash(document: Document) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def capture(lab: Lab, state: LiveState) -> Document:
-    """Read everything ``lab`` needs from the live cluster into a snapshot document."""
+def capture(lab: Lab, state: LiveState, submission: dict[str, str] | None = None) -> Document:
+    """Read everything ``lab`` needs from the live cluster into a snapshot document.
+
+    ``submission`` (``assignment``, ``learner``) records for whom a notebook captured it.
+    """
     lists, probes = state.capture()
     document: Document = {
         "format": FORMAT,
@@ -48,6 +55,8 @@ def capture(lab: Lab, state: LiveState) -> Document:
         "lists": lists,
         "probes": probes,
     }
+    if submission is not None:
+        document["submission"] = dict(submission)
     document["sha256"] = content_hash(document)
     return document
 

@@ -21,6 +21,7 @@ from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import BUILTIN_RESOURCES, ApiError, KubeApi, RefusedError
 from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
 from kubelab.notebook import html
+from kubelab.typography import plural
 
 Obj = dict[str, Any]
 
@@ -96,11 +97,10 @@ class Applied:
 
 @dataclass
 class ApplyReport:
-    """What ``appliquer`` did: objects applied, refusals, warnings, or one error."""
+    """What ``appliquer`` did: objects applied, refusals, or one error."""
 
     applied: list[Applied] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     error: str = ""
     empty: bool = False
 
@@ -183,8 +183,13 @@ def _reason(reason: str, message: str) -> str:
     return f"{base} ({meaning})" if meaning and meaning != "à renseigner" else base
 
 
-def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport) -> list[Obj]:
-    """Put each namespaced object lacking a namespace in ``namespace``; warn about the others."""
+def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport,
+          allowed: tuple[str, ...] = ()) -> list[Obj]:
+    """Put each namespaced object lacking a namespace in ``namespace``; refuse one aimed elsewhere.
+
+    The grading reads the lab's namespace only: an object written to another one (``default``,
+    a typo) would be lost work. The lab may allow other namespaces (``other_namespaces``).
+    """
     placed = []
     for obj in objects:
         try:
@@ -197,10 +202,12 @@ def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport)
             given = copy["metadata"].get("namespace")
             if not given:
                 copy["metadata"]["namespace"] = namespace
-            elif given != namespace:
-                report.warnings.append(
-                    f"{subject(obj)} vise le namespace « {given} » et non celui du lab (« {namespace} ») : "
-                    "la correction ne l'y cherchera pas. Retirez `metadata.namespace`.")
+            elif given != namespace and given not in allowed:
+                report.problems.append(Problem(
+                    subject(obj), "metadata.namespace",
+                    f"ce lab se fait dans le namespace « {namespace} », pas « {given} » : la correction n'y "
+                    "cherchera pas cet objet. Retirez `metadata.namespace` (les objets vont alors dans celui du lab)"))
+                continue
         placed.append(copy)
     return sorted(placed, key=lambda o: o["kind"] != "Namespace")
 
@@ -233,8 +240,9 @@ def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None
         report.applied.append(Applied(obj["kind"], meta["name"], meta.get("namespace", ""), action))
 
 
-def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: str | None = None) -> ApplyReport:
-    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all."""
+def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: str | None = None,
+                       other_namespaces: tuple[str, ...] = ()) -> ApplyReport:
+    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all (or none)."""
     report = ApplyReport()
     if not text or not yaml_has_content(text):
         report.empty = True
@@ -243,7 +251,7 @@ def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: s
         objects = parse(text, namespace, lab_namespace)
         if SOLUTION_MARKER in text:  # the instructor's own cell: fact placeholders (lab 01) are filled
             objects = manifests.fill_facts(api, objects)
-        placed = place(api, objects, namespace, report)
+        placed = place(api, objects, namespace, report, other_namespaces)
         if not report.problems:
             dry_run(api, placed, report)
         if not report.problems:
@@ -316,12 +324,14 @@ def render(report: ApplyReport, secret_keys: list[str] | None = None) -> str:
             f"<li><b>{html.text(p.subject)}</b>"
             + (f" — champ <code>{html.text(p.field)}</code>" if p.field else "")
             + f" : {html.text(p.reason)}"
-            + (f'<br><span style="color: {html.GREY}">Détail du serveur : {html.text(p.detail)}</span>' if p.detail else "")
+            + (f'<br><span style="color: {html.GREY}">Détail du serveur : {html.text(p.detail)}</span>'
+               if p.detail else "")
             + "</li>"
             for p in report.problems)
-        objects = "objet refusé" if count == 1 else "objets refusés"
+        by_server = any(p.detail for p in report.problems)
+        why = "le serveur d'API a refusé la validation (dry-run)" if by_server else "la validation a échoué"
         parts.append(html.notice(
-            f"<b>✗ Rien n'a été appliqué</b> : le serveur d'API a refusé la validation (dry-run) — {count} {objects}."
+            f"<b>✗ Rien n'a été appliqué</b> : {why} — {html.text(plural(count, 'objet refusé', 'objets refusés'))}."
             f'<ul style="margin: 4px 0 0 0">{items}</ul>', "error"))
     if report.applied and not report.problems:
         rows = [[html.text(a.kind), f"<code>{html.text(a.name)}</code>", html.text(a.namespace or "—"),
@@ -335,6 +345,4 @@ def render(report: ApplyReport, secret_keys: list[str] | None = None) -> str:
                      "une valeur ALEATOIRE est tirée au hasard puis conservée.")
         parts.append(html.notice(f"<b>{html.text(title)}</b>{extra}"
                                  + html.table(["Type", "Nom", "Namespace", "Résultat"], rows), "ok"))
-    for warning in report.warnings:
-        parts.append(html.notice(f"⚠ {html.text(warning)}", "warning"))
     return "".join(parts)

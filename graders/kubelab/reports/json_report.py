@@ -34,7 +34,7 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
                 "max_points": r.check.points,
                 "outcome": r.outcome.value,
                 "message": r.message,
-                "hint": r.check.spec.hint,
+                "hint": r.hint,
                 "course": r.check.spec.course,
                 "related": list(r.check.spec.related),
                 "hidden": r.check.hidden,

@@ -25,7 +25,7 @@ def render(report: GradeReport) -> str:
             ET.Element("property", name="points", value=f"{result.points}/{result.check.points}"))
         if result.outcome is Outcome.FAILED:
             failure = ET.SubElement(case, "failure", message=result.message)
-            failure.text = f"Indice : {result.check.spec.hint}"
+            failure.text = f"Indice : {result.hint}"
         elif result.outcome is Outcome.ERROR:
             ET.SubElement(case, "error", message=result.message)
         else:

@@ -41,7 +41,7 @@ def render(report: GradeReport, colour: bool = False) -> str:
         lines.extend(textwrap.wrap(result.message, WIDTH, initial_indent=indent, subsequent_indent=indent,
                                    break_on_hyphens=False))
         if result.outcome is Outcome.FAILED:
-            lines.extend(textwrap.wrap(f"Indice : {result.check.spec.hint}", WIDTH, initial_indent=indent,
+            lines.extend(textwrap.wrap(f"Indice : {result.hint}", WIDTH, initial_indent=indent,
                                        subsequent_indent=indent + "  ", break_on_hyphens=False))
             for event in result.events:
                 lines.append(f"{indent}Événement {event['reason']} ({event['object']}) : {event['message']}")
