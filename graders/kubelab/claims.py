@@ -12,6 +12,9 @@ from kubelab.objects import default_storage_class, quantity
 
 GIBIBYTE = 2**30
 SINGLE_NODE_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
+ENABLE_STORAGE = ("Sans StorageClass par défaut, activez le stockage : « microk8s enable hostpath-storage » sur "
+                  "MicroK8s, « kubelab sandbox addon enable hostpath-storage » sur le bac à sable.")
+NO_DEFAULT_CLASS_HINT = f"Le cluster n'a pas de StorageClass par défaut : ce n'est pas votre manifeste. {ENABLE_STORAGE}"
 
 
 def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: int = GIBIBYTE) -> Verdict:
@@ -23,7 +26,10 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
     ref = ObjectRef("PersistentVolumeClaim", name)
     spec = pvc.get("spec") or {}
     default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
-    default_name = default["metadata"]["name"] if default else None
+    if default is None:
+        return failed(f"Le PVC `{name}` devrait demander la StorageClass par défaut, mais ce cluster n'en a aucune : "
+                      "aucun PVC ne peut y être lié.", ref, *others, hint=NO_DEFAULT_CLASS_HINT)
+    default_name = default["metadata"]["name"]
     problems = []
     if spec.get("storageClassName") not in (None, default_name):
         problems.append(f"la classe par défaut `{default_name}` (trouvé : `{spec.get('storageClassName')}`)")
@@ -36,6 +42,25 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
     if problems:
         return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others)
     return passed(f"Le PVC `{name}` demande {size} en ReadWriteOnce sur la classe `{default_name}`.", ref)
+
+
+def unbindable(state: ClusterState, pvc: Obj) -> tuple[str, str] | None:
+    """Why ``pvc`` can never be bound, whatever the pods do: (the reason, its hint), or ``None``.
+
+    A claim waiting for its first pod (WaitForFirstConsumer) is not one of these: only a class
+    that does not exist (no default class, or a name no StorageClass has) is. The lab must
+    declare the cluster-wide StorageClass read.
+    """
+    classes = state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE)
+    wanted = (pvc.get("spec") or {}).get("storageClassName")
+    if wanted is None and default_storage_class(classes) is None:
+        return "ce cluster n'a aucune StorageClass par défaut", NO_DEFAULT_CLASS_HINT
+    if wanted and all(c["metadata"]["name"] != wanted for c in classes):
+        found = ", ".join(f"`{c['metadata']['name']}`" for c in classes) or "aucune"
+        return (f"la StorageClass `{wanted}` n'existe pas (StorageClasses du cluster : {found})",
+                f"Retirez `storageClassName` pour la classe par défaut, ou nommez une StorageClass existante "
+                f"(« kubectl get storageclass »). {ENABLE_STORAGE}")
+    return None
 
 
 def named_claim_request(state: ClusterState, name: str) -> Verdict:

@@ -112,16 +112,21 @@ def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     if not run.done.wait(max(0.0, started + limit - time.monotonic())):
         return _error(check, f"non noté, à relancer : délai dépassé ({limit:.0f} s).", started), None
     exc = run.error
-    if isinstance(exc, ProbeNotAllowed):
-        return _error(check, exc.message, started), None
     if isinstance(exc, KubelabError):
-        return _error(check, f"non noté, à relancer : {exc.message}", started), None
+        return _error(check, not_graded(exc), started), None
     if exc is not None:  # a bug in a grader is never the learner's failure
         return _error(check, f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc}).", started), None
     verdict = run.verdict
     assert verdict is not None
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
     return CheckResult(check, outcome, verdict.message, time.monotonic() - started, own_hint=verdict.hint), verdict
+
+
+def not_graded(exc: KubelabError) -> str:
+    """Why a check is not graded, once prefixed: « non noté, à relancer : … » (or the probe's own « non noté : … »)."""
+    if isinstance(exc, ProbeNotAllowed):
+        return exc.message
+    return f"non noté, à relancer : {exc.message}"
 
 
 def _error(check: Check, message: str, started: float) -> CheckResult:

@@ -94,44 +94,44 @@ def _read(what: str, read: Callable[[], Any]) -> tuple[Any, str]:
 def _storage(api: KubeApi, kind: Flavour) -> Finding:
     classes, why = _read("lecture des StorageClasses", lambda: api.list("storage.k8s.io/v1", "StorageClass"))
     if classes is None:
-        return Finding("hostpath-storage", None, why)
+        return Finding("addon hostpath-storage", None, why)
     default = default_storage_class(classes)
     if default is None:
         found = ", ".join(f"`{name_of(c)}`" for c in classes) or "aucune"
-        return Finding("hostpath-storage", False,
+        return Finding("addon hostpath-storage", False,
                        f"aucune StorageClass par défaut (StorageClasses : {found}) : les PVC du lab resteraient "
                        "Pending sans jamais être liés", enable_advice("hostpath-storage", kind))
     if default.get("provisioner") == HOSTPATH_PROVISIONER:
         provisioner, why = _read("lecture du provisionneur",
                                  lambda: api.get("apps/v1", "Deployment", "hostpath-provisioner", "kube-system"))
         if why:
-            return Finding("hostpath-storage", None, why)
+            return Finding("addon hostpath-storage", None, why)
         if provisioner is None:
-            return Finding("hostpath-storage", False,
+            return Finding("addon hostpath-storage", False,
                            f"la StorageClass `{name_of(default)}` existe mais son provisionneur "
                            "(`kube-system/hostpath-provisioner`) est absent : les PVC resteraient Pending",
                            enable_advice("hostpath-storage", kind))
-    return Finding("hostpath-storage", True, f"StorageClass par défaut `{name_of(default)}`")
+    return Finding("addon hostpath-storage", True, f"StorageClass par défaut `{name_of(default)}`")
 
 
 def _dns(api: KubeApi, kind: Flavour) -> Finding:
     service, why = _read("lecture de kube-system/kube-dns", lambda: api.get("v1", "Service", "kube-dns", "kube-system"))
     if why:
-        return Finding("dns", None, why)
+        return Finding("addon dns", None, why)
     if service is None:
-        return Finding("dns", False, "pas de Service `kube-system/kube-dns` : les pods ne résoudraient aucun nom",
+        return Finding("addon dns", False, "pas de Service `kube-system/kube-dns` : les pods ne résoudraient aucun nom",
                        enable_advice("dns", kind))
-    return Finding("dns", True, f"DNS du cluster en {(service.get('spec') or {}).get('clusterIP', '?')}")
+    return Finding("addon dns", True, f"DNS du cluster en {(service.get('spec') or {}).get('clusterIP', '?')}")
 
 
 def _ingress(api: KubeApi, kind: Flavour) -> Finding:
     classes, why = _read("lecture des IngressClasses", lambda: api.list("networking.k8s.io/v1", "IngressClass"))
     if classes is None:
-        return Finding("ingress", None, why)
+        return Finding("addon ingress", None, why)
     if not classes:
-        return Finding("ingress", False, "aucune IngressClass : aucun contrôleur n'exposerait les Ingress du lab",
+        return Finding("addon ingress", False, "aucune IngressClass : aucun contrôleur n'exposerait les Ingress du lab",
                        enable_advice("ingress", kind))
-    return Finding("ingress", True, f"IngressClass {', '.join(f'`{name_of(c)}`' for c in classes)}")
+    return Finding("addon ingress", True, f"IngressClass {', '.join(f'`{name_of(c)}`' for c in classes)}")
 
 
 def _rbac(api: KubeApi, kind: Flavour) -> Finding:
@@ -141,11 +141,11 @@ def _rbac(api: KubeApi, kind: Flavour) -> Finding:
     answer, why = _read("SubjectAccessReview", lambda: api.post("/apis/authorization.k8s.io/v1/subjectaccessreviews",
                                                                review))
     if answer is None:
-        return Finding("rbac", None, why)
+        return Finding("addon rbac", None, why)
     if (answer.get("status") or {}).get("allowed"):
-        return Finding("rbac", False, "RBAC n'est pas appliqué : tout compte a tous les droits, les Roles du lab "
+        return Finding("addon rbac", False, "RBAC n'est pas appliqué : tout compte a tous les droits, les Roles du lab "
                                       "n'auraient aucun effet", enable_advice("rbac", kind))
-    return Finding("rbac", True, "RBAC appliqué")
+    return Finding("addon rbac", True, "RBAC appliqué")
 
 
 CHECKS: dict[str, Callable[[KubeApi, Flavour], Finding]] = {
@@ -161,11 +161,11 @@ def check(api: KubeApi, needs: Requirements) -> list[Finding]:
     if needs.nodes > 1:
         ready = sum(1 for node in nodes if is_ready(node))
         if ready < needs.nodes:
-            findings.append(Finding("nœuds", False, f"{plural(ready, 'nœud prêt', 'nœuds prêts')} sur "
+            findings.append(Finding(f"{needs.nodes} nœuds", False, f"{plural(ready, 'nœud prêt', 'nœuds prêts')} sur "
                                                     f"{needs.nodes} nécessaires",
                                     _nodes_advice(kind, needs.nodes, ready)))
         else:
-            findings.append(Finding("nœuds", True, plural(ready, "nœud prêt", "nœuds prêts")))
+            findings.append(Finding(f"{needs.nodes} nœuds", True, plural(ready, "nœud prêt", "nœuds prêts")))
     if needs.data_plane:
         if has_data_plane(nodes):
             findings.append(Finding("plan de données", True, "les conteneurs s'exécutent vraiment", required=False))

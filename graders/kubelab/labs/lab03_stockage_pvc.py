@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
-from kubelab.claims import claim_request
+from kubelab.claims import claim_request, unbindable
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
 from kubelab.credentials import secret_with_keys
 from kubelab.errors import KubelabError
@@ -190,6 +190,9 @@ def claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", claim[1])
     ref = ObjectRef("PersistentVolumeClaim", claim[1])
     phase = (pvc or {}).get("status", {}).get("phase", "absent")
+    stuck = unbindable(state, pvc) if pvc is not None and phase != "Bound" else None
+    if stuck is not None:
+        return failed(f"Le PVC `{claim[1]}` devrait être Bound (trouvé : {phase} ; {stuck[0]}).", ref, hint=stuck[1])
     if phase != "Bound":
         return failed(f"Le PVC `{claim[1]}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
     volume = pvc["spec"].get("volumeName", "")

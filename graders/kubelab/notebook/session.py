@@ -114,7 +114,7 @@ class LabSession:
         where = f"namespace « <code>{html.text(self.namespace)}</code> »"
         if absent:
             html.show(html.notice(
-                f"<b>✗ Lab pas prêt</b> : il manque au cluster {html.text(', '.join(f.need for f in absent))}. "
+                f"<b>✗ Lab pas prêt</b> : il manque au cluster : {html.text(', '.join(f.need for f in absent))}. "
                 f"Le {where} est créé ; une fois ce qui manque activé, exécutez de nouveau cette cellule.{needs}",
                 "error"))
         else:
