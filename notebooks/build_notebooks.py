@@ -447,7 +447,9 @@ def make_cell(kind: str, source: str, attributes: dict[str, str], index: int) ->
 def build(lab: Lab, course_url: str | None = None) -> nbformat.NotebookNode:
     """Le notebook source (avec solutions) d'un lab."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = parse_cells(render_template(context(lab, course_url)))
+    ctx = context(lab, course_url)
+    notebook.cells = parse_cells(render_template(ctx))
+    _title_test_cells(notebook, ctx)
     ids = [cell["id"] for cell in notebook.cells]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -456,6 +458,21 @@ def build(lab: Lab, course_url: str | None = None) -> nbformat.NotebookNode:
                          "kubelab": {"lab": lab.id, "points": lab.max_points}}
     nbformat.validate(notebook)
     return notebook
+
+
+def _title_test_cells(notebook: nbformat.NotebookNode, ctx: Context) -> None:
+    """Le titre de chaque cellule de test (``metadata.kubelab.title``), qui nomme sa section dans le retour
+    de nbgrader ; une vérification cachée n'y dit pas ce qu'elle vérifie."""
+    checks = {check["id"]: check for check in ctx.checks}
+    numbers = {question.id: index for index, question in enumerate(ctx.questions, start=1)}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("kubelab") or {}
+        if meta.get("role") == "verification":
+            check = checks[meta["check"]]
+            title = f"Vérification cachée n°{check['hidden_index']}" if check["hidden"] else check["title"]
+            meta["title"] = french(title)
+        elif meta.get("role") == "quiz":
+            meta["title"] = french(f"Question {numbers[meta['question']]}")
 
 
 def text_of(notebook: nbformat.NotebookNode) -> str:

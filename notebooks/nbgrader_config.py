@@ -73,6 +73,8 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPr
 # placé avant celui de nbgrader, il le remplace (generate_feedback comme formgrader).
 import nbgrader  # noqa: E402
 
+c.HTMLExporter.filters = {"kubelab_message": "kubelab.notebook.feedback.message_html",
+                          "kubelab_score": "kubelab.notebook.feedback.score"}
 c.HTMLExporter.extra_template_basedirs = [
     str(HERE / "templates"),
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),

@@ -83,10 +83,10 @@ def read_document(path: Path) -> Document:
     except UnicodeDecodeError as exc:
         raise UsageError(f"L'instantané « {path} » est illisible : ce n'est pas un fichier texte JSON.") from exc
     except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"L'instantané « {path} » est illisible (JSON invalide ligne {exc.lineno}, colonne {exc.colno}) : "
-            "fichier tronqué ou corrompu. Capturez-le de nouveau avec « kubelab snapshot »."
-        ) from exc
+        unreadable = (f"L'instantané « {path} » est illisible (JSON invalide ligne {exc.lineno}, colonne "
+                      f"{exc.colno}) : fichier tronqué ou corrompu. ")
+        raise UsageError(unreadable + "Capturez-le de nouveau avec « kubelab snapshot ».",
+                         notebook=unreadable + "Cliquez de nouveau sur « Soumettre ».") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise UsageError(f"« {path} » n'est pas un instantané kubelab (champ « format » absent ou différent).")
     version = document.get("version")

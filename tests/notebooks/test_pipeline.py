@@ -200,8 +200,19 @@ def test_feedback_is_french_with_failed_messages(pipeline: Pipeline) -> None:
     text = _plain(mutant)
     full = lab.max_points + _quiz_max()
     failed = _points(lab, _expect(lab, MUTANT)["fails"])
-    assert french(f"(note : {float(full - failed)} / {float(full)})") in text
-    assert "Cellule de test" in text
+    assert french(f"(note : {full - failed} / {full})") in text  # des points entiers, pas « 17.0 / 19.0 »
+    assert ".0 /" not in text
+    for check in lab.checks:  # chaque section porte le titre de sa vérification, pas son identifiant
+        title = "Vérification cachée n°1" if check.id == HIDDEN else check.title
+        assert f">{html.escape(french(title), quote=False)}</span>" in mutant, title
+    assert "Cellule de test" not in text
+    assert "white-space: pre-wrap" in mutant  # les longues lignes passent à la ligne
+    assert "<code>postgres-credentials</code>" in mutant  # les `code` des messages sont rendus
+    assert french("La note vient de l'instantané") in text
+    root = str(pipeline.course.root.parent)
+    for name in pipeline.learners:  # aucun chemin de la machine de l'enseignant
+        page = _feedback(pipeline, name)
+        assert root not in page and "/autograded/" not in page and "site-packages" not in page, name
     for check, fragment in _expect(lab, MUTANT)["messages"].items():
         assert french(fragment) in text, f"message de {check} absent du retour"
     assert "Indice" in text

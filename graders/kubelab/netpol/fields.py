@@ -92,7 +92,8 @@ def stored_schema() -> Obj:
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
-def _walk(value: Any, kind: str, path: str, definitions: dict[str, dict[str, str]], found: list[tuple[str, str]]) -> None:
+def _walk(value: Any, kind: str, path: str, definitions: dict[str, dict[str, str]],
+          found: list[tuple[str, str]]) -> None:
     if kind == ANY or value is None:
         return
     if kind.startswith("[]"):

@@ -257,7 +257,7 @@ def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: s
         if not report.problems:
             apply_objects(api, placed, report)
     except KubelabError as exc:
-        report.error = exc.message
+        report.error = exc.notebook_message
     return report
 
 
@@ -294,7 +294,7 @@ def create_secret(api: KubeApi, namespace: str, name: str, values: dict[str, Any
         if not report.problems:
             apply_objects(api, [obj], report)
     except KubelabError as exc:
-        report.error = exc.message
+        report.error = exc.notebook_message
     return report
 
 

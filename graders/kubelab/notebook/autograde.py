@@ -64,7 +64,7 @@ def graded(lab: Lab) -> Graded:
         try:
             report = _quietly(grade_snapshot, lab.id, path, include_hidden=True)
         except KubelabError as exc:
-            _cache[key] = Graded(None, "", exc.message.replace(str(path), path.name))
+            _cache[key] = Graded(None, "", exc.notebook_message.replace(str(path), path.name))
         else:
             refused = provenance.problem(report.origin, expected)
             captured = report.origin.get("captured_at") or ""
@@ -83,7 +83,7 @@ def noter(lab_id: str, check_id: str) -> None:
     try:
         lab = load_lab(lab_id)
     except KubelabError as exc:
-        print(french(f"⚠ {exc.message}"), file=sys.stderr)
+        print(french(f"⚠ {exc.notebook_message}"), file=sys.stderr)
         return
     check = next((c for c in lab.checks if c.id == check_id), None)
     if check is None:

@@ -44,7 +44,8 @@ def render(report: GradeReport, elapsed_ms: float | None = None, context: str = 
     if report.errors:
         count = plural(len(report.errors), "vérification non notée", "vérifications non notées")
         errors = html.notice(html.text(f"⚠ {count} : problème d'infrastructure, relancez la vérification."), "warning")
-    footer = f"Vérifié à {when}{timing} — {plural(len(report.results), 'vérification visible', 'vérifications visibles')}"
+    shown = plural(len(report.results), "vérification visible", "vérifications visibles")
+    footer = f"Vérifié à {when}{timing} — {shown}"
     if context:
         footer += f" — {context}"
     return (

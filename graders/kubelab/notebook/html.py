@@ -53,7 +53,8 @@ def bullets(items: list[str]) -> str:
     """A list, one escaped item per entry (nothing for no entry)."""
     if not items:
         return ""
-    return '<ul style="margin: 4px 0 0 0; padding-left: 20px">' + "".join(f"<li>{text(i)}</li>" for i in items) + "</ul>"
+    listed = "".join(f"<li>{text(item)}</li>" for item in items)
+    return f'<ul style="margin: 4px 0 0 0; padding-left: 20px">{listed}</ul>'
 
 
 def attribute(value: object) -> str:

@@ -95,7 +95,7 @@ class SubmitButton:
         try:
             self.output.value = self._submit()
         except KubelabError as exc:
-            self.output.value = html.notice(f"<b>⚠</b> {html.text(exc.message)}", "error")
+            self.output.value = html.notice(f"<b>⚠</b> {html.lines(exc.notebook_message)}", "error")
         finally:
             self.button.disabled = False
         return self.output.value

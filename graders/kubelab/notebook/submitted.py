@@ -63,7 +63,7 @@ def read_submitted(lab: Lab, folder: Path | None = None) -> Submitted | None:
             report = grade_snapshot(lab.id, path, include_hidden=False)
             _graded[key] = Submitted(path, stat.st_mtime, report.origin.get("captured_at") or "", report)
         except KubelabError as exc:
-            _graded[key] = Submitted(path, stat.st_mtime, "", None, exc.message.replace(str(path), path.name))
+            _graded[key] = Submitted(path, stat.st_mtime, "", None, exc.notebook_message.replace(str(path), path.name))
     return _graded[key]
 
 
