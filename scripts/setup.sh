@@ -16,14 +16,44 @@ done
 
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
+# Installs the Debian packages among "$@" that are not installed yet (nothing when all are).
+debian_install() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ "${#missing[@]}" = 0 ] && return 0
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The real node (Linux, root): containerd, runc, the CNI plugins and the firewall tools come
+# from Debian; gcc and libc6-dev compile the static pause binary.
+real_node=0
+if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ]; then
+  real_node=1
+fi
+
 if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "Paquets Debian : chromium (tests dans un vrai navigateur)"
+  debian_install chromium
+fi
+
+if [ "$real_node" = 1 ]; then
+  step "Paquets Debian du nœud réel : containerd, runc, plugins CNI, iptables, ipset, conntrack, gcc"
+  debian_install containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
+fi
+
+if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
+  step "Paquets Debian : containerd et runc (images locales, tests des images)"
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
   else
     sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
   fi
 fi
 
@@ -39,6 +69,11 @@ if [ "$with_nca" = 1 ]; then
   bash scripts/setup_nca.sh
 fi
 
-step "Binaires du bac à sable (compilés une fois par machine)"
-.venv/bin/kubelab sandbox build
+if [ "$real_node" = 1 ]; then
+  step "Binaires du bac à sable et du nœud réel (compilés une fois par machine)"
+  .venv/bin/kubelab sandbox build --real-node
+else
+  step "Binaires du bac à sable (compilés une fois par machine)"
+  .venv/bin/kubelab sandbox build
+fi
 step "Installation terminée"

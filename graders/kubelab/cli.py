@@ -23,10 +23,16 @@ def _sandbox(args: argparse.Namespace):
 
 
 def cmd_sandbox_build(args: argparse.Namespace) -> int:
-    from kubelab.sandbox.build import binaries_dir, ensure_binaries
+    from kubelab.sandbox.build import binaries_dir, ensure_binaries, ensure_node_binaries, node_binaries_dir
 
-    ensure_binaries(allow_go_download=not args.no_go_download)
+    def progress(message: str) -> None:
+        print(message, flush=True)
+
+    ensure_binaries(progress, allow_go_download=not args.no_go_download)
     print(french(f"Binaires du bac à sable prêts : {binaries_dir()}"))
+    if args.real_node:
+        ensure_node_binaries(progress, allow_go_download=not args.no_go_download)
+        print(french(f"Binaires du nœud réel prêts : {node_binaries_dir()}"))
     return EXIT_OK
 
 
@@ -34,7 +40,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     addons = tuple(a for a in args.addons.split(",") if a) if args.addons is not None else ("dns",)
     _sandbox(args).up(
         nodes=args.nodes, workers=args.workers, port=args.port, rbac=args.rbac, audit=args.audit,
-        addons=addons, allow_go_download=not args.no_go_download,
+        addons=addons, allow_go_download=not args.no_go_download, real_node=args.real_node,
     )
     return EXIT_OK
 
@@ -102,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = actions.add_parser("build", help="construire les binaires (une fois par machine)")
     build.add_argument("--no-go-download", action="store_true", help="ne pas télécharger Go s'il manque")
+    build.add_argument("--real-node", action="store_true",
+                       help="construire aussi kube-router, CoreDNS, pause et agnhost (nœud réel)")
     build.set_defaults(handler=cmd_sandbox_build)
 
     up = actions.add_parser("up", help="démarrer le bac à sable (sans effet s'il tourne déjà)")
@@ -112,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--rbac", action="store_true", help="activer RBAC (comme microk8s enable rbac)")
     up.add_argument("--audit", action="store_true", help="journal d'audit du serveur d'API")
     up.add_argument("--no-go-download", action="store_true", help="ne pas télécharger Go s'il manque")
+    up.add_argument("--real-node", action="store_true",
+                    help="le premier nœud est réel : kubelet, containerd et kube-router sur cette machine "
+                         "(Linux, root) ; les conteneurs tournent vraiment et les NetworkPolicies s'appliquent")
     up.set_defaults(handler=cmd_sandbox_up)
 
     actions.add_parser("down", help="arrêter et supprimer le bac à sable").set_defaults(handler=cmd_sandbox_down)

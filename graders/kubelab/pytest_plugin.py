@@ -49,6 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): nombre de points de la vérification")
+    config.addinivalue_line("markers", "real_node: a besoin du nœud réel de la machine (Linux, root)")
+    config.addinivalue_line("markers", "real_node_host: démarre et arrête ses propres nœuds réels (passe en premier)")
     if config.getoption("kubelab_context") and not config.getoption("kubelab_kubeconfig"):
         raise pytest.UsageError("--context demande aussi --kubeconfig.")
     if config.getoption("kubelab_snapshot") and (config.getoption("kubelab_kubeconfig")
@@ -195,6 +197,51 @@ def kube_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     sandbox = Sandbox(f"session-{uuid.uuid4().hex[:6]}", root=root)
     sandbox.up(nodes=request.config.getoption("kubelab_sandbox_nodes"), addons=SESSION_ADDONS,
                audit=True, progress=lambda _: None)
+    try:
+        yield sandbox
+    finally:
+        sandbox.down(progress=lambda _: None)
+
+
+def real_node_unavailable() -> str | None:
+    """Why this machine cannot run the real node, or ``None`` when it can."""
+    import platform
+
+    if platform.system() != "Linux":
+        return "le nœud réel ne fonctionne que sous Linux"
+    if os.geteuid() != 0:
+        return "le nœud réel demande les droits root"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that run their own real node go first (before the shared ``real_sandbox`` holds the
+    machine's only real node); tests marked ``real_node`` are skipped, visibly, only where the
+    machine cannot run one."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("real_node_host") else 1)
+    reason = real_node_unavailable()
+    if reason is None:
+        return
+    for item in items:
+        if item.get_closest_marker("real_node"):
+            item.add_marker(pytest.mark.skip(reason=f"nœud réel impossible ici : {reason}"))
+
+
+@pytest.fixture(scope="session")
+def real_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A sandbox whose only node is the machine's real node, shared by the session's tests.
+
+    One real node per machine: a second test session waits for the first to release it."""
+    from kubelab.sandbox.cluster import Sandbox
+    from kubelab.sandbox.realnode import ownership
+
+    reason = real_node_unavailable()
+    if reason is not None:
+        pytest.skip(f"nœud réel impossible ici : {reason}")
+    root = Path(os.environ.get("KUBELAB_TEST_SANDBOX_ROOT") or tmp_path_factory.mktemp("real-sandboxes"))
+    sandbox = Sandbox(f"real-{uuid.uuid4().hex[:6]}", root=root)
+    ownership.wait_until_free(timeout=1800.0)
+    sandbox.up(nodes=1, addons=SESSION_ADDONS, audit=True, progress=lambda _: None, real_node=True)
     try:
         yield sandbox
     finally:

@@ -33,11 +33,12 @@ def _cases() -> list[pytest.param]:
     return cases
 
 
-def _grade_variant(api: KubeApi, lab: Lab, variant: str, namespace: str, tmp_path: Path) -> tuple[GradeReport, GradeReport]:
+def _grade_variant(api: KubeApi, lab: Lab, variant: str, namespace: str, tmp_path: Path,
+                   waits: dict[str, float] = WAIT) -> tuple[GradeReport, GradeReport]:
     setup(api, lab, namespace)
     apply_variant(api, lab, variant, namespace)
     state = live_state(lab, api, namespace, allow=("dry-run",))
-    live = grade(lab, state, wait=WAIT[variant.split("/")[0]])
+    live = grade(lab, state, wait=waits[variant.split("/")[0]])
     path = tmp_path / "state.snapshot.json"
     snapshot.write(snapshot.capture(lab, state), path)
     stored, _ = snapshot.load_state(lab, path)

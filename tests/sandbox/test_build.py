@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kubelab.sandbox import versions
+from kubelab.sandbox import build, versions
 from tests.helpers import REPO, run_cli
 
 
@@ -32,7 +32,7 @@ def test_interrupted_build_leaves_no_cache_and_a_rerun_completes(tmp_path: Path)
             break
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    final = tmp_path / "sandbox" / "bin" / versions.cache_key()
+    final = tmp_path / "sandbox" / "bin" / build.control_plane_key()
     assert not final.exists()
 
     result = run_cli("sandbox", "build", env={"KUBELAB_CACHE": str(tmp_path)}, timeout=1800)

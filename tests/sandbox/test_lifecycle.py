@@ -52,6 +52,7 @@ def test_status_reports_ha_with_three_control_plane_nodes(kube_sandbox: Sandbox)
     statuses = {a["name"]: a["status"] for a in report["addons"]}
     assert statuses["dns"] == statuses["hostpath-storage"] == statuses["ingress"] == statuses["rbac"] == "enabled"
     assert statuses["metallb"] == statuses["registry"] == "disabled"
+    assert report["sandbox-nodes"] == [{"name": f"node-{i}", "kind": "simulated", "ready": True} for i in (1, 2, 3)]
 
 
 @pytest.fixture

@@ -54,6 +54,13 @@ class SandboxState:
     next_slot: int = 1
     started_at: float = 0.0
     metallb_range: str = ""
+    api_host: str = processes.HOST
+    real_node: str = ""
+    node_pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def server(self) -> str:
+        return f"https://{self.api_host}:{self.ports['kube-apiserver']}"
 
 
 class Sandbox:
@@ -108,7 +115,7 @@ class Sandbox:
     def _apiserver_ready(self, state: SandboxState) -> bool:
         cert, key = self.pki.client("admin")
         context = processes.client_tls(self.pki.ca_cert, cert, key)
-        return processes.http_ok(f"https://127.0.0.1:{state.ports['kube-apiserver']}/readyz", context)
+        return processes.http_ok(f"{state.server}/readyz", context)
 
     def api(self) -> KubeApi:
         if not self.kubeconfig.exists():
@@ -127,8 +134,17 @@ class Sandbox:
         addons: tuple[str, ...] = DEFAULT_ADDONS,
         progress: Progress = print,
         allow_go_download: bool = True,
+        real_node: bool = False,
     ) -> SandboxState:
-        """Start the sandbox and wait until every node is Ready; harmless when already up."""
+        """Start the sandbox and wait until every node is Ready; harmless when already up.
+
+        With ``real_node``, the first control-plane node is a real one on this machine
+        (kubelet, containerd, kube-proxy, kube-router): see ``kubelab.sandbox.realnode``.
+        """
+        if real_node:
+            from kubelab.sandbox.realnode.ownership import require_capable_host
+
+            require_capable_host()
         if nodes < 1:
             raise UsageError("Il faut au moins un nœud du plan de contrôle (--nodes 1 ou plus).")
         if workers < 0:
@@ -146,10 +162,15 @@ class Sandbox:
                 "ou laissez kubelab en choisir un libre."
             )
         binaries = ensure_binaries(progress, allow_go_download=allow_go_download)
+        executables = None
+        if real_node:
+            from kubelab.sandbox.realnode import node as real_node_parts
+
+            executables = real_node_parts.executables(binaries.kubelet, binaries.kube_proxy, progress,
+                                                      allow_go_download)
         self._clean_leftovers()
         started = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        ensure_pki(self.pki.folder)
         state = SandboxState(
             name=self.name,
             ports={name: processes.free_port() for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
@@ -158,12 +179,31 @@ class Sandbox:
             started_at=time.time(),
         )
         state.ports["kube-apiserver"] = port if port is not None else processes.free_port()
-        self._write_kubeconfigs(state)
         self._write_state(state)
         try:
+            network = None
+            if executables is not None:
+                from kubelab.sandbox.realnode import lifecycle
+
+                network = lifecycle.claim_host(self.workdir, slot=state.next_slot, progress=progress)
+                state.api_host = network.node_ip
+                state.real_node = profile.node_name(1, worker=False)
+                self._write_state(state)
+            ensure_pki(self.pki.folder, extra_ips=(state.api_host,) if network else ())
+            if network is not None:
+                real_node_parts.issue_identities(self.pki, state.real_node)
+            self._write_kubeconfigs(state)
             self._start_control_plane(state, binaries)
             api = self.api()
-            for node_index in range(1, nodes + 1):
+            first_simulated = 1
+            if executables is not None and network is not None:
+                state.next_slot += 1
+                self._write_state(state)
+                lifecycle.join(api, self.pki, state.server, state.real_node, network, executables, self.logs,
+                               state.node_pids, NODE_READY_TIMEOUT)
+                self._write_state(state)
+                first_simulated = 2
+            for node_index in range(first_simulated, nodes + 1):
                 self._create_node(api, state, profile.node_name(node_index, worker=False), worker=False)
             for worker_index in range(1, workers + 1):
                 self._create_node(api, state, profile.node_name(worker_index, worker=True), worker=True)
@@ -174,16 +214,19 @@ class Sandbox:
         except BaseException:
             self.down(progress=lambda _: None)
             raise
+        real = f" dont le nœud réel « {state.real_node} »" if state.real_node else ""
         progress(
             f"Bac à sable « {self.name} » prêt en {time.monotonic() - started:.1f} s : "
-            f"{nodes} nœud(s) du plan de contrôle, {workers} worker(s), API https://127.0.0.1:{state.ports['kube-apiserver']}."
+            f"{nodes} nœud(s) du plan de contrôle{real}, {workers} worker(s), API {state.server}."
         )
         progress(f"export KUBECONFIG={self.kubeconfig}")
         return state
 
     def down(self, progress: Progress = print) -> None:
-        """Stop every process of this sandbox and delete its workdir."""
+        """Stop every process of this sandbox and delete its workdir; a real node it owns is
+        stopped first and the host restored."""
         state = self.read_state()
+        self._release_real_node(state, progress)
         if state is not None:
             processes.stop(state.pids, marker=str(self.workdir), timeout=STOP_GRACE)
         self._kill_strays()
@@ -193,9 +236,21 @@ class Sandbox:
         else:
             progress(f"Le bac à sable « {self.name} » n'existait pas : rien à arrêter.")
 
+    def _release_real_node(self, state: SandboxState | None, progress: Progress) -> None:
+        if (state is not None and state.real_node) or self._owns_real_node():
+            from kubelab.sandbox.realnode import lifecycle
+
+            lifecycle.release_host(self.workdir, progress)
+
+    def _owns_real_node(self) -> bool:
+        from kubelab.sandbox.realnode import ownership
+
+        return ownership.owner() == self.workdir
+
     def _clean_leftovers(self) -> None:
         """A previous sandbox of this name that died: stop what remains, start afresh."""
         state = self.read_state()
+        self._release_real_node(state, lambda _: None)
         if state is not None:
             processes.stop(state.pids, marker=str(self.workdir), timeout=STOP_GRACE)
         self._kill_strays()
@@ -241,7 +296,7 @@ class Sandbox:
         argv = [
             str(binaries.kube_apiserver),
             f"--etcd-servers=http://127.0.0.1:{state.ports['etcd']}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            f"--bind-address={state.api_host}", f"--advertise-address={state.api_host}",
             f"--secure-port={state.ports['kube-apiserver']}",
             f"--service-cluster-ip-range={profile.SERVICE_CIDR}",
             f"--tls-cert-file={pki.path('apiserver.crt')}", f"--tls-private-key-file={pki.path('apiserver.key')}",
@@ -253,6 +308,10 @@ class Sandbox:
             "--allow-privileged=true", "--profiling=false", "--event-ttl=1h", "--v=1",
             f"--cert-dir={self.workdir / 'pki'}",
         ]
+        if state.real_node:
+            cert, key = pki.client("apiserver-kubelet-client")
+            argv += [f"--kubelet-client-certificate={cert}", f"--kubelet-client-key={key}",
+                     "--kubelet-preferred-address-types=InternalIP,Hostname"]
         if state.audit:
             policy = self.workdir / "audit-policy.yaml"
             policy.write_text(yaml.safe_dump(AUDIT_POLICY))
@@ -292,7 +351,7 @@ class Sandbox:
         ], self.logs)
 
     def _write_kubeconfigs(self, state: SandboxState) -> None:
-        server = f"https://127.0.0.1:{state.ports['kube-apiserver']}"
+        server = state.server
         ca = base64.b64encode(self.pki.ca_cert.read_bytes()).decode()
         for name in ("admin", "controller-manager", "scheduler", "kwok", "sandbox-controller"):
             cert, key = self.pki.client(name)
@@ -403,7 +462,10 @@ class Sandbox:
         if addon.name == "rbac":
             self._set_rbac(state, True)
         elif addon.manifest:
-            self._apply(api, addon_catalog.load_manifests(addon.manifest))
+            objects = addon_catalog.load_manifests(addon.manifest)
+            if addon.name == "dns" and state.real_node:
+                objects = [_on_real_node(obj) for obj in objects]
+            self._apply(api, objects)
             if addon.name == "metallb":
                 self._wait_crd(api, "ipaddresspools.metallb.io")
                 self._wait_crd(api, "l2advertisements.metallb.io")
@@ -453,3 +515,12 @@ class Sandbox:
             return bool(answer.get("status", {}).get("allowed"))
 
         processes.wait_until(settled, STARTUP_TIMEOUT, "l'autorisation RBAC")
+
+
+def _on_real_node(obj: dict[str, Any]) -> dict[str, Any]:
+    """CoreDNS must really answer, so on a sandbox with a real node its pod runs there."""
+    if obj.get("kind") == "Deployment":
+        from kubelab.sandbox.realnode.components import REAL_NODE_LABEL
+
+        obj["spec"]["template"]["spec"]["nodeSelector"] = {REAL_NODE_LABEL: "true"}
+    return obj

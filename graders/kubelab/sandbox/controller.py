@@ -18,6 +18,8 @@ from typing import Any
 
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
+from kubelab.sandbox.realnode.components import REAL_NODE_LABEL
+from kubelab.sandbox.realnode.layout import storage_folder
 
 PROVISIONER = "microk8s.io/hostpath"
 PV_DIR = "/var/snap/microk8s/common/default-storage"
@@ -28,8 +30,12 @@ RESYNC_SECONDS = 10
 log = logging.getLogger("kubelab.sandbox.controller")
 
 
-def volume_for_claim(claim: dict[str, Any], storage_class: dict[str, Any]) -> dict[str, Any] | None:
-    """The PersistentVolume the hostpath provisioner would create for ``claim``, or None yet."""
+def volume_for_claim(claim: dict[str, Any], storage_class: dict[str, Any],
+                     real_nodes: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The PersistentVolume the hostpath provisioner would create for ``claim``, or None yet.
+
+    On the real node the folder lies under the node's own folder (``down`` removes it), not
+    under MicroK8s's /var/snap path."""
     meta = claim["metadata"]
     annotations = meta.get("annotations", {}) or {}
     if claim.get("spec", {}).get("volumeName") or claim.get("status", {}).get("phase") == "Bound":
@@ -40,6 +46,7 @@ def volume_for_claim(claim: dict[str, Any], storage_class: dict[str, Any]) -> di
     if storage_class.get("volumeBindingMode") == "WaitForFirstConsumer" and not node:
         return None
     name = f"pvc-{meta['uid']}"
+    base = str(storage_folder()) if node in real_nodes else PV_DIR
     volume: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -50,7 +57,7 @@ def volume_for_claim(claim: dict[str, Any], storage_class: dict[str, Any]) -> di
             "persistentVolumeReclaimPolicy": storage_class.get("reclaimPolicy", "Delete"),
             "storageClassName": storage_class["metadata"]["name"],
             "volumeMode": claim["spec"].get("volumeMode", "Filesystem"),
-            "hostPath": {"path": f"{PV_DIR}/{meta['namespace']}-{meta['name']}-{name}", "type": "DirectoryOrCreate"},
+            "hostPath": {"path": f"{base}/{meta['namespace']}-{meta['name']}-{name}", "type": "DirectoryOrCreate"},
             "claimRef": {
                 "apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": meta["namespace"],
                 "name": meta["name"], "uid": meta["uid"],
@@ -91,9 +98,11 @@ class HostpathProvisioner:
                 for sc in self.api.list("storage.k8s.io/v1", "StorageClass")
                 if sc.get("provisioner") == PROVISIONER
             }
+            real_nodes = frozenset(node["metadata"]["name"]
+                                   for node in self.api.list("v1", "Node", label_selector=f"{REAL_NODE_LABEL}=true"))
             for claim in self.api.list("v1", "PersistentVolumeClaim"):
                 storage_class = classes.get(claim.get("spec", {}).get("storageClassName") or "")
-                volume = volume_for_claim(claim, storage_class) if storage_class else None
+                volume = volume_for_claim(claim, storage_class, real_nodes) if storage_class else None
                 if volume is not None and self.api.get("v1", "PersistentVolume", volume["metadata"]["name"]) is None:
                     self.api.create(volume)
                     log.info("provisioned %s for %s/%s", volume["metadata"]["name"],

@@ -42,8 +42,12 @@ class Pki:
         return self.path(f"{name}.crt"), self.path(f"{name}.key")
 
 
-def ensure_pki(folder: Path) -> Pki:
-    """Create the CA, serving and client certificates once; later calls reuse them."""
+def ensure_pki(folder: Path, extra_ips: tuple[str, ...] = ()) -> Pki:
+    """Create the CA, serving and client certificates once; later calls reuse them.
+
+    ``extra_ips`` are further addresses of the API server's serving certificate (the real
+    node's address, where pods and the kubelet reach the API server).
+    """
     pki = Pki(folder)
     if pki.ca_cert.exists() and pki.path("sa.key").exists():
         return pki
@@ -61,7 +65,7 @@ def ensure_pki(folder: Path) -> Pki:
     _write(pki.path("ca.key"), ca_key, ca_cert)
     names = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
              "kubernetes.default.svc.cluster.local"]
-    ips = ["127.0.0.1", SERVICE_IP]
+    ips = ["127.0.0.1", SERVICE_IP, *extra_ips]
     san = x509.SubjectAlternativeName(
         [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     )
@@ -128,3 +132,13 @@ def _write(key_path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certifica
     key_path.write_bytes(_key_pem(key))
     key_path.chmod(0o600)
     key_path.with_suffix(".crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def issue_client(pki: Pki, stem: str, common_name: str, organisation: str | None) -> tuple[Path, Path]:
+    """One more client identity signed by the sandbox's CA (a node's kubelet, kube-proxy…)."""
+    ca_key = serialization.load_pem_private_key(pki.path("ca.key").read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("la clé de l'autorité du bac à sable n'est pas une clé EC")
+    _issue(pki, stem, common_name, organisation, ca_key, ca_cert, ExtendedKeyUsageOID.CLIENT_AUTH)
+    return pki.client(stem)

@@ -15,6 +15,7 @@ import yaml
 from kubelab.kube_api import KubeApi
 from kubelab.sandbox import profile
 from kubelab.sandbox.addons import ADDONS
+from kubelab.typography import french
 
 VOTERS = 3
 STANDBYS = 2
@@ -65,7 +66,19 @@ def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
             ],
         },
         "addons": addons,
+        # Not in MicroK8s's report: which of the sandbox's nodes are real and which simulated.
+        "sandbox-nodes": [
+            {"name": node["metadata"]["name"], "kind": "real" if is_real(node) else "simulated",
+             "ready": profile.is_ready(node)}
+            for node in sorted(nodes, key=lambda n: n["metadata"]["name"])
+        ],
     }
+
+
+def is_real(node: dict[str, Any]) -> bool:
+    """A node run by a real kubelet on this machine (``kubelab sandbox up --real-node``)."""
+    labels = node.get("metadata", {}).get("labels", {}) or {}
+    return labels.get("sandbox.kubelab.io/real-node") == "true"
 
 
 def stopped() -> dict[str, Any]:
@@ -87,8 +100,13 @@ def render_text(report: dict[str, Any]) -> str:
         f"high-availability: {'yes' if ha['enabled'] else 'no'}",
         f"  datastore master nodes: {' '.join(by_role['voter']) or 'none'}",
         f"  datastore standby nodes: {' '.join(by_role['standby']) or 'none'}",
-        "addons:",
     ]
+    kinds = {"real": "réel : kubelet, containerd, kube-router", "simulated": "simulé par kwok"}
+    sandbox_nodes = report.get("sandbox-nodes", [])
+    if sandbox_nodes:
+        described = ", ".join(f"{n['name']} ({kinds[n['kind']]})" for n in sandbox_nodes)
+        lines.append(french(f"nœuds du bac à sable : {described}"))
+    lines.append("addons:")
     for state in ("enabled", "disabled"):
         lines.append(f"  {state}:")
         for addon in report["addons"]:
