@@ -48,8 +48,12 @@ class Finding:
     required: bool = True
 
 
+REAL_NODE_LABEL = "sandbox.kubelab.io/real-node"
+"""The sandbox's real node (``kubelab sandbox up --real-node``) carries it; its other nodes are kwok fakes."""
+
+
 def flavour(nodes: list[Obj]) -> Flavour:
-    if nodes and all(is_fake_node(node) for node in nodes):
+    if nodes and all(is_fake_node(node) or labels_of(node).get(REAL_NODE_LABEL) == "true" for node in nodes):
         return Flavour.SANDBOX
     if any(labels_of(node).get("microk8s.io/cluster") == "true" for node in nodes):
         return Flavour.MICROK8S
@@ -171,9 +175,10 @@ def check(api: KubeApi, needs: Requirements) -> list[Finding]:
             findings.append(Finding("plan de données", True, "les conteneurs s'exécutent vraiment", required=False))
         else:
             findings.append(Finding(
-                "plan de données", False, "les nœuds sont simulés (kwok) : rien ne s'exécute dans les pods, les sondes "
-                "en direct (facultatives, non notées) répondront « non exécutée »",
-                "sur un vrai MicroK8s, les conteneurs s'exécutent", required=False))
+                "plan de données", False, "des nœuds sont simulés (kwok) : rien ne s'y exécute dans les pods, les "
+                "sondes en direct (facultatives, non notées) répondront « non exécutée »",
+                _ordered(kind, "les conteneurs s'exécutent déjà", "« kubelab sandbox down » puis « sudo .venv/bin/"
+                         "kubelab sandbox up --real-node » (un seul nœud, réel)"), required=False))
     return findings
 
 

@@ -52,6 +52,17 @@ class JupyterLab:
         # The indicator says « idle » while the toolbar still reads « No Kernel »: wait for the kernel itself.
         page.locator(".jp-Toolbar-kernelName", has_text="Python").first.wait_for(timeout=ms(60))
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=ms(60))
+        dismiss_news(page)
+
+
+def dismiss_news(page: Any) -> None:
+    """Answer « No » to JupyterLab's « Jupyter news » question, which would hide the bottom of the page."""
+    news = page.locator(".Toastify__toast", has_text="Jupyter news").locator("button", has_text=re.compile("^No$"))
+    try:
+        news.first.wait_for(timeout=ms(3))
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the question did not come
+        return
+    news.first.click()
 
 
 def ms(seconds: float) -> float:
@@ -142,14 +153,24 @@ def shot(page: Any, name: str, element: Any = None) -> Path:
     news = page.locator(".Toastify__toast", has_text="Jupyter news").locator("button", has_text=re.compile("^No$"))
     if news.count():
         news.first.click()
+        page.wait_for_timeout(500)
     path = OUTPUT / name
     (element or page).screenshot(path=str(path))
     return path
 
 
 def code_cell(page: Any, text: str) -> Any:
-    """The code cell whose source contains ``text``."""
+    """The code cell whose source contains ``text`` (found again by its text: see ``nth_cell`` to keep it)."""
     return page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text=text)).first
+
+
+def nth_cell(page: Any, text: str) -> Any:
+    """The cell whose source contains ``text`` now, held by its position: it stays found once edited."""
+    index = page.locator(".jp-Notebook .jp-Cell").evaluate_all(
+        "(cells, text) => cells.findIndex(c => (c.querySelector('.jp-InputArea') || {}).innerText"
+        "?.includes(text))", text)
+    assert index >= 0, f"aucune cellule ne contient « {text} »"
+    return page.locator(".jp-Notebook .jp-Cell").nth(index)
 
 
 def replace_and_run(page: Any, cell: Any, source: str) -> None:

@@ -255,6 +255,8 @@ def assert_full_marks(walk: Walk) -> None:
 BUILD_SKIP = ("installe tout (scripts/setup.sh, que scripts/test.sh lance avant la suite) puis lance "
               "« kubelab demo » sur un bac à sable de 3 nœuds : chacune des commandes qu'elle enchaîne (lab setup, "
               "lab apply, grade) est exécutée ici, une par une")
+REAL_NODE = ("un seul nœud réel par machine, qui modifie l'hôte (iptables, montages) : tests/realnode s'en sert ; "
+             "arrêter le bac à sable ici couperait aussi celui des commandes qui suivent")
 README_PLAN: dict[str, Step] = {
     "bash scripts/demo.sh": Step(skip=BUILD_SKIP),
     "bash scripts/test.sh": Step(skip="c'est la commande de la CI (.ci/run) qui lance ce test lui-même"),
@@ -264,6 +266,11 @@ README_PLAN: dict[str, Step] = {
     ".venv/bin/kubelab sandbox addon enable hostpath-storage": Step(before=kube_config_stand_in),
     ".venv/bin/kubelab sandbox node add": Step(),
     ".venv/bin/kubelab sandbox node remove node-2": Step(),
+    "sudo .venv/bin/kubelab sandbox up --real-node": Step(skip=REAL_NODE),
+    "sudo .venv/bin/kubelab sandbox up --real-node --nodes 3": Step(skip=REAL_NODE),
+    "sudo .venv/bin/kubelab sandbox down": Step(skip=REAL_NODE),
+    ".venv/bin/python -m kubelab.sandbox.images.registry --store DOSSIER --listen 127.0.0.1:PORT": Step(
+        skip="un gabarit (DOSSIER et PORT à remplacer) : tests/images lance ce registre"),
     ".venv/bin/kubelab labs": Step(),
     ".venv/bin/kubelab lab setup 03-stockage-pvc": Step(),
     ".venv/bin/kubelab grade 03-stockage-pvc": Step(expect=1),

@@ -55,8 +55,9 @@ def graded(lab: Lab) -> Graded:
     path = snapshot_path()
     mode = current_mode()
     if not path.is_file():
-        advice = "" if mode is Mode.AUTOGRADE else " : cliquez sur « Soumettre » (section Soumettre), puis soumettez"
-        return Graded(None, "", f"{NO_SNAPSHOT} (pas de fichier « {path.name} » à côté du notebook){advice}")
+        if mode is Mode.AUTOGRADE:
+            return Graded(None, "", f"{NO_SNAPSHOT} (pas de « {path.name} » avec le devoir)")
+        return Graded(None, "", f"{NO_SNAPSHOT} : cliquez sur « Soumettre », puis soumettez le devoir")
     expected = expectation() if mode is Mode.AUTOGRADE else Expectation()
     stat = path.stat()
     key = (lab.id, str(path), stat.st_mtime_ns, stat.st_size, expected)

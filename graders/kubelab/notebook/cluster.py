@@ -16,7 +16,9 @@ from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.live_probes import is_fake_node
 from kubelab.notebook.environment import KUBECONFIG_ENV
+from kubelab.objects import labels_of
 from kubelab.paths import sandboxes_root
+from kubelab.prerequisites import REAL_NODE_LABEL
 from kubelab.typography import plural
 
 
@@ -68,7 +70,11 @@ def find_cluster() -> Cluster:
         api.close()
         raise
     simulated = bool(nodes) and all(is_fake_node(node) for node in nodes)
-    return Cluster(api, _origin(api, explicit, simulated), version, len(nodes), simulated)
+    origin = _origin(api, explicit, simulated)
+    if any(labels_of(node).get(REAL_NODE_LABEL) == "true" for node in nodes):
+        via = f" ; kubeconfig indiqué par ${KUBECONFIG_ENV}" if explicit else ""
+        origin = f"au bac à sable kubelab (avec un nœud réel, où les conteneurs s'exécutent{via})"
+    return Cluster(api, origin, version, len(nodes), simulated)
 
 
 def how_to_connect() -> str:

@@ -85,7 +85,8 @@ def render(nodes: list[Obj], pods: list[Obj], claims: list[Obj] | None, namespac
             state += " " + html.badge("SchedulingDisabled", html.ORANGE, html.LIGHT_ORANGE)
         hosted = (" ".join(pod_badge(p) for p in by_node.get(name_of(node), []))
                   or f'<span style="color: {html.GREY}">aucun</span>')
-        node_rows.append([f"<code>{html.text(name_of(node))}</code>", html.text(node_roles(node)), state, hosted])
+        node_rows.append([f'<code style="white-space: nowrap">{html.text(name_of(node))}</code>',
+                          html.text(node_roles(node)), state, hosted])
     ready = sum(1 for pod in pods if is_ready(pod))
     parts = [f"<b>{html.text(plural(len(nodes), 'nœud', 'nœuds').capitalize())}</b> et "
              f"{html.text(plural(len(pods), 'pod', 'pods'))} ({html.text(plural(ready, 'prêt', 'prêts'))}) "
@@ -153,7 +154,7 @@ class Dashboard:
         self.auto = widgets.Checkbox(value=False, description=f"Actualisation automatique ({REFRESH_SECONDS:.0f} s)",
                                      indent=False)
         self.status = widgets.HTML()
-        self.body = widgets.HTML()
+        self.body = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.button.on_click(lambda _: self.refresh())
         self.auto.observe(self._toggle, names="value")
         self.widget = widgets.VBox([widgets.HBox([self.button, self.auto, self.status]), self.body])

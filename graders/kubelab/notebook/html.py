@@ -49,12 +49,14 @@ def lines(value: str) -> str:
     return "<br>".join(part for part in out if part).replace("</ul><br>", "</ul>").replace("<br><ul", "<ul")
 
 
-def bullets(items: list[str]) -> str:
-    """A list, one escaped item per entry (nothing for no entry)."""
+def bullets(items: list[str], symbols: bool = False) -> str:
+    """A list, one escaped item per entry (nothing for no entry); ``symbols``: the items start with their own
+    mark (✓, ✗, ⚠), so no bullet is drawn."""
     if not items:
         return ""
     listed = "".join(f"<li>{text(item)}</li>" for item in items)
-    return f'<ul style="margin: 4px 0 0 0; padding-left: 20px">{listed}</ul>'
+    style = "list-style: none; padding-left: 4px" if symbols else "padding-left: 20px"
+    return f'<ul style="margin: 4px 0 0 0; {style}">{listed}</ul>'
 
 
 def attribute(value: object) -> str:

@@ -43,8 +43,7 @@ def describe(endpoint: Any, graph: Any, engine: Any) -> tuple[str, str]:
             return name, "tout pod du namespace ingress, celui du contrôleur d'Ingress de MicroK8s"
         return name, f"tout pod d'un autre namespace (« {endpoint.namespace} », sans label particulier)"
     if isinstance(endpoint, IPBlockEndpoint):
-        return (f"hors du cluster ({endpoint.display})",
-                f"une adresse hors du cluster ({endpoint.display}) : un client externe")
+        return f"hors du cluster ({endpoint.display})", "une adresse IP hors du cluster : un client externe"
     if isinstance(endpoint, PodEndpoint):
         return name, f"le pod « {endpoint.name} » du namespace du lab (label app={name})"
     return name, name
@@ -104,9 +103,12 @@ def reachability_panel(api: KubeApi, lab: Lab, namespace: str) -> str:
     return (f'<div style="{html.FONT}; max-width: 100%"><br><b>Accessibilité réseau</b> (calculée à partir des '
             f"NetworkPolicies) — {html.text(summary)}. Vert : autorisé, rouge : bloqué ; ✓ conforme à l'attendu, "
             "✗ différent (survolez une case pour l'explication)."
-            f'<div class="kubelab-grid" style="overflow-x: auto; max-width: 100%; margin: 4px 0">'
+            # A one-column grid whose column may shrink to nothing: the table's width no longer widens the
+            # dashboard (ipywidgets sizes an HTML widget by its content); the box scrolls instead.
+            '<div style="display: grid; grid-template-columns: minmax(0, 1fr)">'
+            f'<div class="kubelab-grid" style="overflow-x: auto; margin: 4px 0">'
             f'<table style="border-collapse: collapse"><thead><tr><th style="{html.HEAD}">'
             f'source ↓ / destination →</th>{"".join(head)}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>'
+            f'<tbody>{"".join(rows)}</tbody></table></div></div>'
             f"<details open><summary>Ce que désigne chaque ligne et chaque colonne</summary>{explained}</details>"
             "</div>")

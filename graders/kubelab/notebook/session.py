@@ -109,7 +109,7 @@ class LabSession:
         except KubelabError as exc:
             self._error(exc)
             return
-        needs = html.bullets(prerequisites.lines(findings))
+        needs = html.bullets(prerequisites.lines(findings), symbols=True)
         absent = prerequisites.missing(findings)
         where = f"namespace « <code>{html.text(self.namespace)}</code> »"
         if absent:
