@@ -383,7 +383,7 @@ def walk_factory(tmp_path: Path, kube_api: object, cluster_kubeconfig: Path):
 
     yield make
     for walk in walks:
-        walk.shell.run(".venv/bin/kubelab sandbox down >/dev/null 2>&1; true")  # the README's own sandbox
+        walk.shell.run(f"{walk.root}/.venv/bin/kubelab sandbox down >/dev/null 2>&1; true")  # the README's sandbox
         walk.shell.close()
         for namespace in walk.namespaces:
             kube_api.delete("v1", "Namespace", namespace)  # type: ignore[attr-defined]
