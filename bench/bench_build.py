@@ -150,7 +150,7 @@ def main() -> None:
     for folder in (build.binaries_dir(), build.node_binaries_dir()):
         manifest = json.loads((folder / "manifest.json").read_text())
         for label, seconds in manifest.get("step_seconds", {}).items():
-            print(f"  {label:<90} {seconds:>7.0f} s")
+            print(f"  {label:<100} {seconds:>7.0f} s")
 
     in_process, as_process = warm_lookups(args.runs)
     print(f"\nrecherche en cache, dans le processus : médiane {statistics.median(in_process) * 1000:.2f} ms "

@@ -26,14 +26,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "graders"))
+from kubelab.catalog import load_lab
+from kubelab.grading import grade_live
+from kubelab.lab_setup import apply_variant, setup
+from kubelab.sandbox.cluster import Sandbox
+from kubelab_process import kubelab_command
 
-from kubelab.catalog import load_lab  # noqa: E402
-from kubelab.grading import grade_live  # noqa: E402
-from kubelab.lab_setup import apply_variant, setup  # noqa: E402
-from kubelab.sandbox.cluster import Sandbox  # noqa: E402
-from kubelab_process import kubelab_command  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 LAB = "03-stockage-pvc"
 VARIANTS = ("solution", "starter", "mutants/plaintext-password")

@@ -34,16 +34,16 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
+from jupyter_client.manager import start_new_kernel
+
+from kubelab.catalog import load_lab
+from kubelab.sandbox.cluster import Sandbox
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "graders"))
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # for tests.notebooks
 
-import nbformat  # noqa: E402
-from jupyter_client.manager import start_new_kernel  # noqa: E402
-
-from kubelab.catalog import load_lab  # noqa: E402
-from kubelab.sandbox.cluster import Sandbox  # noqa: E402
-from tests.notebooks.nbtools import DEAD_KUBECONFIG, Course, builder, kernel_env  # noqa: E402
+from tests.notebooks.nbtools import DEAD_KUBECONFIG, Course, builder, kernel_env  # noqa: E402 - needs REPO on sys.path
 
 ADDONS = ("dns", "hostpath-storage", "rbac")
 GOAL_PER_SUBMISSION_S = 10.0
@@ -157,7 +157,8 @@ def main() -> None:
     per = many / args.submissions
     print()
     print(f"lab {lab.id} — machine : {os.cpu_count()} cœurs")
-    print(f"autograde, 1 soumission (processus nbgrader neuf), médiane de {args.runs} : {statistics.median(single):.2f} s "
+    print(f"autograde, 1 soumission (processus nbgrader neuf), médiane de {args.runs} : "
+          f"{statistics.median(single):.2f} s "
           f"(essais : {', '.join(f'{t:.2f}' for t in single)})")
     print(f"autograde, {args.submissions} soumissions en une commande : {many:.1f} s, soit {per:.2f} s par soumission")
     print(f"« Vérifier » à chaud, médiane de {args.clicks} clics : {statistics.median(button):.1f} ms (bouton), "
@@ -167,7 +168,8 @@ def main() -> None:
     print(f"objectif ≤ {GOAL_PER_SUBMISSION_S:.0f} s par soumission : {worst_per:.2f} s — "
           f"{'ok' if worst_per <= GOAL_PER_SUBMISSION_S else 'KO'}")
     verify = statistics.median(round_trip)
-    print(f"objectif « Vérifier » ≤ {GOAL_VERIFY_MS:.0f} ms : {verify:.1f} ms — {'ok' if verify <= GOAL_VERIFY_MS else 'KO'}")
+    print(f"objectif « Vérifier » ≤ {GOAL_VERIFY_MS:.0f} ms : {verify:.1f} ms — "
+          f"{'ok' if verify <= GOAL_VERIFY_MS else 'KO'}")
 
 
 if __name__ == "__main__":

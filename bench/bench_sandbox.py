@@ -26,11 +26,10 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "graders"))
+from kubelab.sandbox.build import binaries_dir, cached_binaries
+from kubelab_process import kubelab_command
 
-from kubelab.sandbox.build import binaries_dir, cached_binaries  # noqa: E402
-from kubelab_process import kubelab_command  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(args: list[str], env: dict[str, str]) -> float:
@@ -89,7 +88,7 @@ def main() -> None:
     print()
     print("mémoire résidente d'un bac à sable de 3 nœuds qui tourne :")
     total = 0
-    for process, pid, rss in sorted(memory, key=lambda item: -(item[2] or 0)):
+    for process, _pid, rss in sorted(memory, key=lambda item: -(item[2] or 0)):
         total += rss or 0
         print(f"  {process:<26} {('%.0f Mio' % (rss / 1024)) if rss else 'arrêté':>10}")
     print(f"  {'total':<26} {total / 1024:>6.0f} Mio")

@@ -36,6 +36,11 @@ import jinja2
 import nbformat
 import yaml
 
+from kubelab import manifest_text
+from kubelab.catalog import Lab, available_labs, load_lab
+from kubelab.objects import SECRET_NAME
+from kubelab.typography import french
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TEMPLATE = HERE / "template" / "lab.nb.j2"
@@ -44,14 +49,6 @@ SOURCE = HERE / "source"
 COURSE = REPO / "course"
 MKDOCS = REPO / "mkdocs.yml"
 
-sys.path.insert(0, str(REPO / "graders"))
-
-from kubelab import manifests  # noqa: E402
-from kubelab.catalog import Lab, available_labs, load_lab  # noqa: E402
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER  # noqa: E402
-from kubelab.notebook.dashboard import reads_claims  # noqa: E402
-from kubelab.objects import SECRET_NAME  # noqa: E402
-from kubelab.typography import french  # noqa: E402
 
 Obj = dict[str, Any]
 HEADER = re.compile(r"^%% (markdown|code)(?: (.*))?$")
@@ -85,6 +82,11 @@ class Part:
     heading: str
     grade_id: str
     variable: str = ""
+    call: str = "appliquer"
+    """``appliquer``, or ``modifier`` when the file changes an object of an earlier file (a later step of the
+    statement, as ``kubectl set image``: see ``kubelab.lab_setup.apply_objects``)."""
+    step: int | None = None
+    """A step of the lab's preparation (``lab.preparer(etape=N)``) that runs just before this cell."""
 
 
 @dataclass
@@ -146,7 +148,7 @@ def split_secrets(text: str) -> tuple[list[Obj], str]:
     others: list[str] = []
     for document in documents(text):
         if _kind(document) == "Secret":
-            secrets.extend(manifests.parse(document, "un Secret de la solution"))
+            secrets.extend(manifest_text.parse(document, "un Secret de la solution"))
         else:
             others.append(document)
     return secrets, "\n---\n".join(others)
@@ -177,7 +179,7 @@ def secrets_code(text: str) -> str:
 
 def describe(text: str) -> str:
     """« StatefulSet `postgres` » ou « NetworkPolicy `a`, NetworkPolicy `b` »."""
-    objects = manifests.parse(text, "la solution")
+    objects = manifest_text.parse(text, "la solution")
     return ", ".join(f"{o['kind']} `{o['metadata']['name']}`" for o in objects)
 
 
@@ -198,8 +200,16 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
     order = list(config.get("ordre") or [])
     secrets_as_yaml = config.get("secrets") == "yaml"
     names = sorted(solution, key=lambda n: (order.index(n) if n in order else len(order), n))
+    steps = {str(file): int(step) for step, file in (config.get("etapes") or {}).items()}
     parts: list[Part] = []
+    applied: set[tuple[str, str, str]] = set()
     for name in names:
+        objects = manifest_text.parse(solution[name].read_text(encoding="utf-8"), f"« {solution[name]} »")
+        identities = {(o.get("apiVersion", ""), o.get("kind", ""), (o.get("metadata") or {}).get("name", ""))
+                      for o in objects}
+        call = "modifier" if identities and identities <= applied else "appliquer"
+        applied |= identities
+        first_part = len(parts)
         text = _own_namespace(solution[name].read_text(encoding="utf-8"), lab)
         secrets, rest = ([], text) if secrets_as_yaml else split_secrets(text)
         start = _own_namespace(starter[name].read_text(encoding="utf-8"), lab).strip("\n") if name in starter else None
@@ -215,7 +225,9 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
             if start_rest is not None:
                 _check_literal(start_rest, f"« {starter[name]} »")
             parts.append(Part(name, "manifeste", rest, start_rest if start_rest else None,
-                              f"`{name}` : {describe(rest)}", f"manifeste-{stem}", identifier(stem)))
+                              f"`{name}` : {describe(rest)}", f"manifeste-{stem}", identifier(stem), call))
+        if name in steps and len(parts) > first_part:
+            parts[first_part].step = steps[name]
     others = "\n---\n".join(p.read_text(encoding="utf-8").strip("\n") for n, p in starter.items() if n not in solution)
     _check_literal(others, "le point de départ")
     return parts, others
@@ -223,7 +235,7 @@ def answer_parts(lab: Lab) -> tuple[list[Part], str]:
 
 def _own_namespace(text: str, lab: Lab) -> str:
     """Le jeton ``__NAMESPACE__`` des manifestes devient le namespace du lab, que l'apprenant lit."""
-    return text.replace(NAMESPACE_PLACEHOLDER, lab.namespace)
+    return text.replace(manifest_text.NAMESPACE_PLACEHOLDER, lab.namespace)
 
 
 def _notebook_config(lab: Lab) -> dict[str, Any]:
@@ -253,9 +265,21 @@ def questions(lab: Lab) -> list[Question]:
         question.variable = "reponse_" + identifier(question.id)
         question.letters = letters
         question.letters_text = ", ".join(letters[:-1]) + f" ou {letters[-1]}"
-        question.explanation_literal = json.dumps(question.explanation, ensure_ascii=False)
+        question.explanation_literal = string_lines(question.explanation, indent=4)
         found.append(question)
     return found
+
+
+def string_lines(text: str, indent: int, width: int = 100) -> str:
+    """``text`` as adjacent Python string literals, one per line, cut after spaces."""
+    lines, current = [], ""
+    for word in re.split(r"(?<= )", text):
+        if current and len(json.dumps(current + word, ensure_ascii=False)) > width - indent:
+            lines.append(current)
+            current = ""
+        current += word
+    lines.append(current)
+    return "\n".join(" " * indent + json.dumps(line, ensure_ascii=False) for line in lines)
 
 
 def site_url() -> str | None:
@@ -358,7 +382,7 @@ def context(lab: Lab, course_url: str | None = None) -> Context:
         lab=lab, number=lab.id.split("-")[0], chapter=chapter(lab, course_url), statement=statement(lab),
         has_setup=(lab.folder / "setup").is_dir(), parts=parts, others=others, questions=asked, checks=checks,
         secrets=any(p.kind == "secret" for p in parts), quiz_points=sum(q.points for q in asked),
-        hidden_count=sum(c.hidden for c in lab.checks), claims=reads_claims(lab),
+        hidden_count=sum(c.hidden for c in lab.checks), claims=lab.reads_kind("PersistentVolumeClaim"),
         requirements=requirements_text(lab), example=example_object(lab),
     )
 
@@ -503,7 +527,7 @@ def variant_answers(lab: Lab, variant: str) -> dict[str, str]:
             answers[part.grade_id] = secrets_code(text) or "# (pas de Secret)"
         else:
             body = (text if secrets_as_yaml else split_secrets(text)[1]) if text else ""
-            answers[part.grade_id] = f'{part.variable} = """\n{body}\n"""\nlab.appliquer({part.variable})'
+            answers[part.grade_id] = f'{part.variable} = """\n{body}\n"""\nlab.{part.call}({part.variable})'
     others = "\n---\n".join(t.strip("\n") for name, t in files.items() if name not in claimed)
     answers["autres"] = f'autres = """\n{others}\n"""\nlab.appliquer(autres)'
     return answers

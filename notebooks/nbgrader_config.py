@@ -26,7 +26,7 @@ from kubelab.notebook.nbgrader_hooks import with_course_hooks
 
 c = get_config()  # noqa: F821 - fourni par nbgrader
 
-HERE = Path(__file__).resolve().parent  # noqa: F821 - défini par traitlets en lisant ce fichier
+HERE = Path(__file__).resolve().parent  # __file__ : défini par traitlets en lisant ce fichier
 
 # nbgrader lance « alembic » (migration du carnet de notes) par le PATH : sans virtualenv activé
 # (« ../.venv/bin/nbgrader … »), il ne le trouverait pas. Le dossier de l'interpréteur passe devant.

@@ -6,10 +6,15 @@ cd "$(dirname "$0")/.."
 
 with_browser=0
 with_nca=0
+with_install=1
+with_build=1
 for arg in "$@"; do
   case "$arg" in
     --browser) with_browser=1 ;;
     --nca) with_nca=1 ;;
+    # scripts/test.sh times the build as a phase of its own: --no-build, then --only-build
+    --no-build) with_build=0 ;;
+    --only-build) with_install=0 ;;
     *) echo "option inconnue : $arg" >&2; exit 2 ;;
   esac
 done
@@ -36,44 +41,45 @@ if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ]; then
   real_node=1
 fi
 
-if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  step "Paquets Debian : chromium (tests dans un vrai navigateur)"
-  debian_install chromium
-fi
+if [ "$with_install" = 1 ]; then
+  if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+    step "Paquets Debian : chromium (tests dans un vrai navigateur)"
+    debian_install chromium
+  fi
 
-if [ "$real_node" = 1 ]; then
-  step "Paquets Debian du nœud réel : containerd, runc, plugins CNI, iptables, ipset, conntrack, gcc"
-  debian_install containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
-fi
+  if [ "$real_node" = 1 ]; then
+    step "Paquets Debian du nœud réel : containerd, runc, plugins CNI, iptables, ipset, conntrack, gcc"
+    debian_install containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
+  fi
 
-if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
-  step "Paquets Debian : containerd et runc (images locales, tests des images)"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
-  else
-    sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc >/dev/null
+  if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
+    step "Paquets Debian : containerd et runc (images locales, tests des images)"
+    debian_install containerd runc
+  fi
+
+  step "Environnement Python (.venv)"
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[notebooks,docs,dev]'
+
+  if [ "$with_nca" = 1 ]; then
+    step "network-config-analyzer (.venv-nca, référence indépendante pour les NetworkPolicies)"
+    bash scripts/setup_nca.sh
   fi
 fi
 
-step "Environnement Python (.venv)"
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[notebooks,docs,dev]'
-
-if [ "$with_nca" = 1 ]; then
-  step "network-config-analyzer (.venv-nca, référence indépendante pour les NetworkPolicies)"
-  bash scripts/setup_nca.sh
-fi
-
-if [ "$real_node" = 1 ]; then
+if [ "$with_build" = 1 ] && [ "$real_node" = 1 ]; then
   step "Binaires du bac à sable et du nœud réel (compilés une fois par machine)"
   .venv/bin/kubelab sandbox build --real-node
-else
+elif [ "$with_build" = 1 ]; then
   step "Binaires du bac à sable (compilés une fois par machine)"
   .venv/bin/kubelab sandbox build
+fi
+
+if [ "$with_build" = 1 ]; then
+  step "Chargeurs de configuration de Prometheus et d'Alertmanager (lab 09, compilés une fois par machine)"
+  .venv/bin/python -m kubelab.sandbox.oracles_build
 fi
 step "Installation terminée"

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.lab_pages")
@@ -325,28 +326,30 @@ def _import_catalog(root: Path) -> Any:
 
 
 def catalog_checks(lab_id: str, root: Path) -> list[dict[str, Any]] | None:
-    """Les vérifications du lab selon ``kubelab.catalog``, ou None si indisponible.
+    """Les vérifications du lab selon ``kubelab.catalog``, ou None pour un lab en préparation.
 
-    Le catalogue (et le correcteur du lab) peut ne pas exister encore, ou échouer à se charger :
-    le site se construit alors avec le barème de lab.yaml.
+    Un lab marqué ``work_in_progress: true`` n'a pas encore de correcteur : sa page montre le
+    barème de lab.yaml. Tout autre échec du catalogue (correcteur absent ou en désaccord avec
+    lab.yaml) arrête la construction en nommant le lab : une page ne ment jamais en silence.
     """
+    catalog = _import_catalog(root)
     try:
-        catalog = _import_catalog(root)
         lab = catalog.load_lab(lab_id)
-        checks = [
-            {
-                "id": str(check.id),
-                "title": str(check.title or ""),
-                "points": check.points,
-                "category": str(check.category or ""),
-                "hidden": bool(check.hidden),
-            }
-            for check in lab.checks
-        ]
-    except Exception as exc:  # noqa: BLE001 : le site doit se construire dans tous les cas
-        log.debug("lab %s : barème pris dans lab.yaml (%s)", lab_id, exc)
+    except catalog.WorkInProgress:
+        log.info("lab %s : en préparation, barème pris dans lab.yaml", lab_id)
         return None
-    return checks
+    except Exception as exc:  # the catalog's own French message, and the build stops
+        raise PluginError(f"lab {lab_id} : {getattr(exc, 'message', exc)}") from exc
+    return [
+        {
+            "id": str(check.id),
+            "title": str(check.title or ""),
+            "points": check.points,
+            "category": str(check.category or ""),
+            "hidden": bool(check.hidden),
+        }
+        for check in lab.checks
+    ]
 
 
 def yaml_checks(raw: Any) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ grader module. Loading a lab validates that both agree, with a French error nami
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +14,21 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-import yaml
-
 from kubelab.checks import Check, Registry
 from kubelab.cluster_state import Probe, Read
 from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
+from kubelab.manifest_text import read_yaml_file
 from kubelab.paths import labs_root
 from kubelab.requirements import Requirements, requirements_from
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """A later step of a lab's preparation, run by ``kubelab lab setup LAB --step N`` (step 1 is the setup)."""
+
+    description: str
+    function: Callable[[KubeApi, str], None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class Lab:
     reads: tuple[Read, ...]
     probes: dict[str, Probe]
     setup_hook: Callable[[KubeApi, str], None] | None = None
+    setup_steps: dict[int, SetupStep] = dataclasses.field(default_factory=dict)
     requires: Requirements = Requirements()
     other_namespaces: tuple[str, ...] = ()
     """Namespaces besides its own that the lab's notebook cells may write to (``lab.yaml``)."""
@@ -43,6 +52,10 @@ class Lab:
     @property
     def max_points(self) -> int:
         return sum(check.points for check in self.checks)
+
+    def reads_kind(self, kind: str) -> bool:
+        """Do the lab's checks read objects of ``kind`` (the dashboard shows claims only if so)?"""
+        return any(read.kind == kind for read in self.reads)
 
     def visible_checks(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if not check.hidden)
@@ -60,15 +73,21 @@ def lab_ids() -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/lab.yaml"))
 
 
+class WorkInProgress(UsageError):
+    """A lab that its ``lab.yaml`` marks ``work_in_progress: true``: listed nowhere, graded by nothing yet."""
+
+
+class NoGrader(UsageError):
+    """A lab folder whose grader module does not exist (and that is not marked as work in progress)."""
+
+
 def _read_metadata(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", ligne {mark.line + 1}" if mark else ""
-        raise UsageError(f"YAML invalide dans « {path} »{where} : {getattr(exc, 'problem', exc)}.") from exc
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
         raise UsageError(f"« {path} » devrait décrire le lab (id, title, namespace, checks).")
+    if data.get("work_in_progress") is True:
+        raise WorkInProgress(f"Le lab « {path.parent.name} » est en préparation (« work_in_progress: true » dans "
+                             f"« {path} ») : il n'a pas encore de correcteur.")
     for field in ("id", "title", "namespace", "checks"):
         if field not in data:
             raise UsageError(f"Le champ « {field} » manque dans « {path} ».")
@@ -80,7 +99,8 @@ def _weights(path: Path, raw: object) -> dict[str, int]:
         raise UsageError(f"« checks » de « {path} » devrait associer chaque id de vérification à ses points.")
     for check_id, points in raw.items():
         if not isinstance(points, int) or isinstance(points, bool) or points < 0:
-            raise UsageError(f"Les points de « {check_id} » dans « {path} » devraient être un entier positif (trouvé : {points!r}).")
+            raise UsageError(f"Les points de « {check_id} » dans « {path} » devraient être un entier positif (trouvé : "
+                             f"{points!r}).")
     return dict(raw)
 
 
@@ -92,8 +112,8 @@ def load_lab(lab_id: str) -> Lab:
     if not metadata_path.is_file():
         known = ", ".join(lab_ids()) or "aucun"
         raise UsageError(f"Lab inconnu : « {lab_id} » (labs disponibles : {known}).")
-    module = _grader_module(lab_id)
     data = _read_metadata(metadata_path)
+    module = _grader_module(lab_id)
     weights = _weights(metadata_path, data["checks"])
     registry: Registry = module.registry
     declared = {spec.id for spec in registry.specs}
@@ -105,7 +125,8 @@ def load_lab(lab_id: str) -> Lab:
             problems.append(f"sans points : {', '.join(missing)}")
         if unknown:
             problems.append(f"inconnues du correcteur : {', '.join(unknown)}")
-        raise UsageError(f"Les vérifications de « {metadata_path} » ne correspondent pas au correcteur ({' ; '.join(problems)}).")
+        raise UsageError(f"Les vérifications de « {metadata_path} » ne correspondent pas au correcteur "
+                         f"({' ; '.join(problems)}).")
     checks = tuple(Check(spec, weights[spec.id]) for spec in registry.specs)
     try:
         requires = requirements_from(data.get("requires"), f"« {metadata_path} »")
@@ -117,7 +138,8 @@ def load_lab(lab_id: str) -> Lab:
     return Lab(
         id=data["id"], title=data["title"], chapter=data.get("chapter", ""), namespace=data["namespace"],
         folder=folder, checks=checks, reads=tuple(module.READS), probes=dict(getattr(module, "PROBES", {})),
-        setup_hook=getattr(module, "setup_lab", None), requires=requires, other_namespaces=tuple(others),
+        setup_hook=getattr(module, "setup_lab", None), setup_steps=dict(getattr(module, "SETUP_STEPS", {})),
+        requires=requires, other_namespaces=tuple(others),
     )
 
 
@@ -127,19 +149,24 @@ def _grader_module(lab_id: str) -> ModuleType:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name == name:
-            raise UsageError(f"Le lab « {lab_id} » n'a pas encore de correcteur ({name}).") from exc
+            raise NoGrader(f"Le lab « {lab_id} » n'a pas de correcteur ({name}) : écrivez-le, ou marquez le lab "
+                           "« work_in_progress: true » dans son lab.yaml.") from exc
         raise
 
 
 def available_labs(on_broken: Callable[[str, UsageError], None] | None = None) -> list[Lab]:
-    """Every lab whose grader exists. A lab that does not load raises, or is passed to ``on_broken`` and skipped."""
+    """Every lab but those marked as work in progress.
+
+    A lab that does not load (no grader, a grader that disagrees with its ``lab.yaml``…) raises,
+    or is passed to ``on_broken`` and skipped: a lab never disappears without a word.
+    """
     labs = []
     for lab_id in lab_ids():
         try:
             labs.append(load_lab(lab_id))
+        except WorkInProgress:
+            continue
         except UsageError as exc:
-            if "pas encore de correcteur" in exc.message:
-                continue
             if on_broken is None:
                 raise
             on_broken(lab_id, exc)

@@ -136,7 +136,7 @@ class Registry:
             spec = CheckSpec(id, french(title), category, french(hint), function, course, tuple(related), hidden,
                              needs, timeout)
             self.specs.append(spec)
-            function.__kubelab_check__ = spec  # type: ignore[attr-defined]
+            function.__kubelab_check__ = spec  # type: ignore[attr-defined]  # how the pytest plugin finds checks
             return function
 
         return register

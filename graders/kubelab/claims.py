@@ -14,7 +14,8 @@ GIBIBYTE = 2**30
 SINGLE_NODE_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
 ENABLE_STORAGE = ("Sans StorageClass par défaut, activez le stockage : « microk8s enable hostpath-storage » sur "
                   "MicroK8s, « kubelab sandbox addon enable hostpath-storage » sur le bac à sable.")
-NO_DEFAULT_CLASS_HINT = f"Le cluster n'a pas de StorageClass par défaut : ce n'est pas votre manifeste. {ENABLE_STORAGE}"
+NO_DEFAULT_CLASS_HINT = ("Le cluster n'a pas de StorageClass par défaut : ce n'est pas votre manifeste. "
+                         + ENABLE_STORAGE)
 
 
 def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: int = GIBIBYTE) -> Verdict:

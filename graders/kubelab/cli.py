@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from kubelab.errors import EXIT_OK, KubelabError, UsageError
 from kubelab.typography import french
 
+if TYPE_CHECKING:
+    from kubelab.sandbox.cluster import Sandbox
+
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _sandbox(args: argparse.Namespace):
+def _sandbox(args: argparse.Namespace) -> Sandbox:
     from kubelab.sandbox.cluster import Sandbox
 
     return Sandbox(args.name)
@@ -146,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     addon = actions.add_parser("addon", help="activer ou désactiver un addon MicroK8s")
     addon_actions = addon.add_subparsers(dest="addon_action", metavar="ACTION", required=True)
-    enable = addon_actions.add_parser("enable", help="activer (ex. hostpath-storage, metallb:10.64.140.43-10.64.140.49)")
+    enable = addon_actions.add_parser("enable", help="activer (ex. hostpath-storage, "
+                                                     "metallb:10.64.140.43-10.64.140.49)")
     enable.add_argument("addon")
     enable.set_defaults(handler=cmd_addon_enable)
     disable = addon_actions.add_parser("disable", help="désactiver")

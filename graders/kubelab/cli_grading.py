@@ -121,7 +121,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     output = Path(args.output or f"{lab.id}.snapshot.json")
     snapshot.write(document, output)
     count = sum(len(items) for items in document["lists"].values())
-    print(french(f"Instantané du lab {lab.id} écrit dans « {output} » ({count} objets, empreinte {document['sha256'][:12]})."))
+    print(french(f"Instantané du lab {lab.id} écrit dans « {output} » ({count} objets, empreinte "
+                 f"{document['sha256'][:12]})."))
     return EXIT_OK
 
 
@@ -132,10 +133,14 @@ def cmd_lab_setup(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab)
     api = connect_from_args(args)
     try:
-        findings = prerequisites.check(api, lab.requires)
-        namespace = lab_setup.setup(api, lab, args.namespace)
+        findings = prerequisites.check(api, lab.requires) if args.step == 1 else []
+        namespace = lab_setup.setup(api, lab, args.namespace, step=args.step)
     finally:
         api.close()
+    if args.step != 1:
+        print(french(f"Étape {args.step} du lab {lab.id} faite dans le namespace « {namespace} » : "
+                     f"{lab.setup_steps[args.step].description}."))
+        return EXIT_OK
     for line in prerequisites.lines(findings):
         print(french(f"  {line}"))
     absent = prerequisites.missing(findings)
@@ -172,15 +177,15 @@ def cmd_lab_reset(args: argparse.Namespace) -> int:
 
 def cmd_lab_apply(args: argparse.Namespace) -> int:
     """Apply one of the lab's variants (starter, solution, alternatives/X, mutants/X)."""
-    from kubelab import lab_setup, manifests
+    from kubelab import lab_setup
 
     lab = load_lab(args.lab)
     target = args.namespace or lab.namespace
     objects = lab_setup.variant_objects(lab, args.variant, target)  # a broken file stops here, before any write
     api = connect_from_args(args)
     try:
-        namespace = lab_setup.setup(api, lab, target)
-        manifests.apply_all(api, objects, namespace)
+        namespace = lab_setup.setup_all(api, lab, target)  # a variant is finished work: every step done
+        lab_setup.apply_objects(api, objects, namespace)
     finally:
         api.close()
     print(french(f"{len(objects)} objets de « {args.variant} » appliqués dans « {namespace} »."))
@@ -198,10 +203,12 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("lab", help="identifiant du lab (voir « kubelab labs »)")
     parser.add_argument("--namespace", "-n", help="namespace à corriger (défaut : celui du lab)")
     parser.add_argument("--allow-dry-run", action="store_true",
-                        help="autoriser les vérifications par dry-run côté serveur et SubjectAccessReview (rien n'est écrit)")
+                        help="autoriser les vérifications par dry-run côté serveur et SubjectAccessReview (rien n'est "
+                             "écrit)")
     parser.add_argument("--allow-probes", action="store_true",
                         help="lancer aussi les sondes en direct, non notées (MicroK8s réel) : elles écrivent dans le "
-                             "cluster (lab 03 : une table et un redémarrage du pod ; lab 04 : des conteneurs éphémères)")
+                             "cluster (lab 03 : une table et un redémarrage du pod ; lab 04 : des conteneurs "
+                             "éphémères)")
     add_connection_arguments(parser)
 
 
@@ -236,15 +243,19 @@ def register(verbs: argparse._SubParsersAction) -> None:
     setup = lab_verbs.add_parser("setup", help="créer le namespace du lab et ce que le lab fournit")
     setup.add_argument("lab", help="identifiant du lab")
     setup.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
+    setup.add_argument("--step", type=int, default=1, metavar="N",
+                       help="étape de la préparation, quand l'énoncé en a plusieurs (défaut : 1)")
     add_connection_arguments(setup)
     setup.set_defaults(handler=cmd_lab_setup)
-    reset = lab_verbs.add_parser("reset", help="supprimer le namespace du lab (après confirmation) et le préparer de nouveau")
+    reset = lab_verbs.add_parser("reset", help="supprimer le namespace du lab (après confirmation) et le préparer de "
+                                               "nouveau")
     reset.add_argument("lab", help="identifiant du lab")
     reset.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")
     reset.add_argument("--yes", "-y", action="store_true", help="ne pas demander de confirmation")
     add_connection_arguments(reset)
     reset.set_defaults(handler=cmd_lab_reset)
-    apply = lab_verbs.add_parser("apply", help="appliquer une variante : starter, solution, alternatives/NOM, mutants/NOM")
+    apply = lab_verbs.add_parser("apply", help="appliquer une variante : starter, solution, alternatives/NOM, "
+                                               "mutants/NOM")
     apply.add_argument("lab", help="identifiant du lab")
     apply.add_argument("variant", help="starter, solution, alternatives/NOM ou mutants/NOM")
     apply.add_argument("--namespace", "-n", help="namespace (défaut : celui du lab)")

@@ -2,7 +2,8 @@
 
 ``kubelab netpol matrix --namespace NS`` reads the cluster (or ``--from-files DIR``, repeatable):
 sources are the namespace's pods plus « any pod of » every other namespace, destinations
-the namespace's pods plus the cluster DNS pods (kube-system, ``k8s-app=kube-dns``).
+the namespace's pods plus the cluster DNS pods (kube-system, ``k8s-app=kube-dns``). The
+analysis (``kubelab.netpol``) is imported by the verb itself: other commands never load it.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelab.connection import add_connection_arguments, connect_from_args
 from kubelab.errors import EXIT_OK, UsageError
-from kubelab.netpol.french import NBSP, enumerate_fr, quote
-from kubelab.netpol.lint import lint
-from kubelab.netpol.loading import Inventory, load_directory
-from kubelab.netpol.model import Endpoint, Matrix, NamespaceEndpoint, PodEndpoint, labels_of
-from kubelab.netpol.reachability import Analysis
-from kubelab.netpol.render import findings_text, matrix_json, matrix_text
+from kubelab.typography import NBSP
+
+if TYPE_CHECKING:
+    from kubelab.netpol.loading import Inventory
+    from kubelab.netpol.model import Matrix
+    from kubelab.netpol.reachability import Analysis
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -30,7 +32,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     matrix = actions.add_parser(
         "matrix", help="matrice d'accessibilité d'un namespace (✓ autorisé, ✗ bloqué)",
         description=f"Matrice d'accessibilité d'un namespace{NBSP}: en lignes les sources (ses pods, puis "
-                    f"{quote('tout pod')} de chaque autre namespace), en colonnes ses pods et les pods DNS du "
+                    f"«{NBSP}tout pod{NBSP}» de chaque autre namespace), en colonnes ses pods et les pods DNS du "
                     "cluster, port par port.")
     matrix.add_argument("--namespace", "-n", required=True, metavar="NS", help="namespace à analyser")
     matrix.add_argument("--from-files", metavar="DOSSIER", action="append",
@@ -49,6 +51,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 def cmd_netpol_matrix(args: argparse.Namespace) -> int:
     """Print the matrix (and the findings with --lint) of one namespace."""
+    from kubelab.netpol.french import enumerate_fr, quote
+    from kubelab.netpol.lint import lint
+    from kubelab.netpol.loading import Inventory, load_directory
+    from kubelab.netpol.reachability import Analysis
+    from kubelab.netpol.render import findings_text, matrix_json, matrix_text
+
     if args.from_files:
         inventory = Inventory()
         for folder in args.from_files:
@@ -78,9 +86,11 @@ def _refuse_unknown_fields(args: argparse.Namespace, inventory: Inventory) -> No
     from kubelab.netpol import fields
 
     if args.kubeconfig or args.context or args.sandbox:
+        from kubelab.api_schema import strict_dry_run
+
         api = connect_from_args(args)
         try:
-            found = fields.problems(inventory.manifests, api)
+            found = fields.problems(inventory.manifests, strict_dry_run(api))
         finally:
             api.close()
         judge = "le serveur d'API les refuserait (dry-run avec validation stricte des champs, rien n'est écrit)"
@@ -96,6 +106,8 @@ def _refuse_unknown_fields(args: argparse.Namespace, inventory: Inventory) -> No
 
 def live_inventory(args: argparse.Namespace) -> Inventory:
     """Namespaces, pods of every namespace and NetworkPolicies, read from the cluster."""
+    from kubelab.netpol.loading import Inventory
+
     api = connect_from_args(args)
     try:
         return Inventory(
@@ -109,6 +121,9 @@ def live_inventory(args: argparse.Namespace) -> Inventory:
 
 def namespace_matrix(analysis: Analysis, namespace: str, ports: list[str] | None, origin: str) -> Matrix:
     """Sources: the namespace's pods, then any pod of each other namespace; destinations: its pods and DNS."""
+    from kubelab.netpol.french import quote
+    from kubelab.netpol.model import Endpoint, NamespaceEndpoint, PodEndpoint, labels_of
+
     own = [p for p in analysis.pods if p.namespace == namespace]
     known = namespace in analysis.namespaces or any(p.namespace == namespace for p in analysis.policies)
     if not own and not known:

@@ -1,21 +1,23 @@
 """Cluster state, two sources, one interface: live from the API, or from a snapshot.
 
-Checks only ever see a ``ClusterState``. Live, each declared kind is LISTed once per
-namespace (paginated) on first use and cached for the grading run. A snapshot holds the
-same lists, captured earlier. Both sanitise objects the same way (no managedFields, no
-Secret values), so a check cannot tell them apart and gives the same verdict.
+Checks only ever see a ``ClusterState``. Live (``kubelab.live_state``), each declared kind
+is LISTed once per namespace (paginated) on first use and cached for the grading run. A
+snapshot holds the same lists, captured earlier. Both sanitise objects the same way (no
+managedFields, no Secret values), so a check cannot tell them apart and gives the same
+verdict. This module does no I/O: the pure checks may import it.
 """
 
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubelab.errors import KubelabError
-from kubelab.kube_api import KubeApi
+
+if TYPE_CHECKING:
+    from kubelab.kube_api import KubeApi
 
 Obj = dict[str, Any]
 
@@ -59,7 +61,6 @@ class Probe:
 
     function: Callable[[KubeApi, str], Any]
     needs: str | None = None
-    local: bool = False
 
 
 class ProbeNotAllowed(KubelabError):
@@ -101,7 +102,8 @@ class ClusterState:
         self.reads = {read.key(namespace): read for read in (*reads, EVENTS)}
         self.probes = probes or {}
 
-    def objects(self, api_version: str, kind: str, scope: str = LAB_SCOPE, label_selector: str | None = None) -> list[Obj]:
+    def objects(self, api_version: str, kind: str, scope: str = LAB_SCOPE,
+                label_selector: str | None = None) -> list[Obj]:
         """Every object of a declared kind in the scope (the lab's namespace by default)."""
         key = Read(api_version, kind, scope, label_selector).key(self.namespace)
         if key not in self.reads:
@@ -137,70 +139,6 @@ class ClusterState:
 
     def identity(self) -> Obj:
         raise NotImplementedError
-
-
-class LiveState(ClusterState):
-    """State read from the API on first use, cached for one grading run."""
-
-    source = "live"
-
-    def __init__(self, api: KubeApi, namespace: str, reads: Iterable[Read], probes: dict[str, Probe] | None = None,
-                 allow: Iterable[str] = ()) -> None:
-        super().__init__(namespace, reads, probes)
-        self.api = api
-        self.allow = set(allow)
-        self._cache: dict[str, Any] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def _once(self, key: str, compute: Callable[[], Any]) -> Any:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._cache:
-                self._cache[key] = compute()
-            return self._cache[key]
-
-    def _fetch(self, key: str) -> list[Obj]:
-        read = self.reads[key]
-
-        def list_kind() -> list[Obj]:
-            items = self.api.list(read.api_version, read.kind, read.namespace(self.namespace), read.label_selector)
-            return [sanitize(item) for item in items]
-
-        return self._once(key, list_kind)
-
-    def _probe(self, name: str) -> Any:
-        probe = self.probes[name]
-        if probe.needs and probe.needs not in self.allow:
-            flag = "--allow-dry-run" if probe.needs == "dry-run" else "--allow-probes"
-            raise ProbeNotAllowed(f"non noté : cette vérification écrit dans le cluster et demande {flag}.")
-        return self._once(f"probe:{name}", lambda: probe.function(self.api, self.namespace))
-
-    def refresh(self, keys: Iterable[str]) -> None:
-        """Forget cached lists so the next read sees the cluster again."""
-        with self._guard:
-            for key in keys:
-                self._cache.pop(key, None)
-
-    def identity(self) -> Obj:
-        def read_identity() -> Obj:
-            kube_system = self.api.get("v1", "Namespace", "kube-system") or {}
-            version = self.api.server_version()
-            return {"uid": kube_system.get("metadata", {}).get("uid", ""), "server_version": version.get("gitVersion", "")}
-
-        return self._once("identity", read_identity)
-
-    def capture(self) -> tuple[dict[str, list[Obj]], dict[str, Any]]:
-        """Every declared list and every allowed probe (for a snapshot)."""
-        lists = {key: self._fetch(key) for key in sorted(self.reads)}
-        probes: dict[str, Any] = {}
-        for name in sorted(self.probes):
-            try:
-                probes[name] = {"result": self._probe(name)}
-            except ProbeNotAllowed as exc:
-                probes[name] = {"not_allowed": exc.message}
-        return lists, probes
 
 
 class SnapshotState(ClusterState):

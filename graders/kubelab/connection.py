@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 
 from kubelab.errors import UsageError
-from kubelab.kube_api import KubeApi, environment_kubeconfig
+from kubelab.kube_api import KubeApi
+from kubelab.kubeconfig import environment_path
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_kubeconfig() -> Path | None:
     """The kubeconfig kubectl would use, if one exists on this machine (``$KUBECONFIG`` must exist if set)."""
-    named = environment_kubeconfig()
+    named = environment_path()
     if named is not None:
         return named
     candidate = Path.home() / ".kube" / "config"

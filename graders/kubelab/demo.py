@@ -8,7 +8,7 @@ import time
 from kubelab.catalog import available_labs
 from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK
 from kubelab.grading import grade_live
-from kubelab.lab_setup import apply_variant, setup
+from kubelab.lab_setup import apply_variant, setup_all
 from kubelab.reports import terminal
 from kubelab.typography import french
 
@@ -32,7 +32,7 @@ def run_demo(name: str, keep: bool = False) -> int:
             for variant in ("starter", "solution"):
                 namespace = f"{lab.namespace}-{variant}"
                 started = time.monotonic()
-                setup(api, lab, namespace)
+                setup_all(api, lab, namespace)
                 apply_variant(api, lab, variant, namespace)
                 report = grade_live(lab.id, api, namespace, allow=("dry-run",),
                                     wait=DEMO_WAIT if variant == "solution" else 2.0)

@@ -17,22 +17,24 @@ from pathlib import Path
 from kubelab import __version__
 from kubelab.catalog import Lab, load_lab
 from kubelab.checks import Check, Verdict
-from kubelab.cluster_state import ClusterState, LiveState, ProbeNotAllowed
+from kubelab.cluster_state import ClusterState, ProbeNotAllowed
 from kubelab.errors import KubelabError, UsageError
 from kubelab.kube_api import KubeApi
+from kubelab.live_state import LiveState
 from kubelab.outcomes import CheckResult, GradeReport, Outcome
 from kubelab.typography import french
-from kubelab.waiting import TIMEOUTS, wait_for_change
+from kubelab.waiting import deadline, wait_for_change
 
 
 def grade(lab: Lab, state: ClusterState, *, include_hidden: bool = True, wait: float | None = None,
           origin: dict | None = None) -> GradeReport:
     """Grade ``lab`` over ``state``; ``wait`` bounds the wait for pending state (live only)."""
     checks = [c for c in lab.checks if include_hidden or not c.hidden]
-    results = _run_all(checks, state)
-    budget = TIMEOUTS["converge"] if wait is None else wait
+    rounds = _Rounds(checks, state)
+    results = rounds.run()
+    budget = deadline("converge") if wait is None else wait
     if isinstance(state, LiveState) and budget > 0:
-        results = _await_pending(checks, state, results, time.monotonic() + budget)
+        results = _await_pending(rounds, state, results, time.monotonic() + budget)
     final = tuple(_with_events(result, verdict, state) for result, verdict in results)
     return GradeReport(
         lab_id=lab.id, lab_title=lab.title, namespace=state.namespace, source=state.source, results=final,
@@ -91,7 +93,7 @@ def _start(check: Check, state: ClusterState) -> _Run:
     def target() -> None:
         try:
             run.verdict = check.spec.run(state)
-        except BaseException as exc:  # noqa: BLE001 - reported as « non noté », never raised
+        except BaseException as exc:  # reported as « non noté », never raised
             run.error = exc
         finally:
             run.done.set()
@@ -100,22 +102,45 @@ def _start(check: Check, state: ClusterState) -> _Run:
     return run
 
 
-def _run_all(checks: list[Check], state: ClusterState) -> Outcomes:
-    started = time.monotonic()
-    runs = [_start(check, state) for check in checks]
-    return [_collect(run, started) for run in runs]
+class _Rounds:
+    """Runs every check once per round, each in its own thread, with its own deadline.
+
+    A check that missed its deadline keeps its thread (it cannot be stopped) and is never
+    started again: later rounds report the same « délai dépassé », so a hung check costs one
+    thread, not one per round.
+    """
+
+    def __init__(self, checks: list[Check], state: ClusterState) -> None:
+        self.checks = checks
+        self.state = state
+        self.hung: dict[str, tuple[CheckResult, Verdict | None]] = {}
+
+    def run(self) -> Outcomes:
+        started = time.monotonic()
+        runs = [None if check.id in self.hung else _start(check, self.state) for check in self.checks]
+        results: Outcomes = []
+        for check, run in zip(self.checks, runs, strict=True):
+            if run is None:
+                results.append(self.hung[check.id])
+                continue
+            outcome = _collect(run, started)
+            if not run.done.is_set():
+                self.hung[check.id] = outcome
+            results.append(outcome)
+        return results
 
 
 def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     check = run.check
-    limit = check.spec.timeout or TIMEOUTS["check"]
+    limit = check.spec.timeout or deadline("check")
     if not run.done.wait(max(0.0, started + limit - time.monotonic())):
         return _error(check, f"non noté, à relancer : délai dépassé ({limit:.0f} s).", started), None
     exc = run.error
     if isinstance(exc, KubelabError):
         return _error(check, not_graded(exc), started), None
     if exc is not None:  # a bug in a grader is never the learner's failure
-        return _error(check, f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc}).", started), None
+        message = f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc})."
+        return _error(check, message, started), None
     verdict = run.verdict
     assert verdict is not None
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
@@ -133,25 +158,26 @@ def _error(check: Check, message: str, started: float) -> CheckResult:
     return CheckResult(check, Outcome.ERROR, french(message), time.monotonic() - started)
 
 
-def _await_pending(checks: list[Check], state: LiveState, results: Outcomes, deadline: float) -> Outcomes:
+def _await_pending(rounds: _Rounds, state: LiveState, results: Outcomes, deadline: float) -> Outcomes:
     """Re-run the checks each time the watched objects change, until nothing is pending or the deadline.
 
     Every check is re-run on the refreshed state, not only the pending ones, so the final
     verdicts all describe one state: the one a snapshot taken right after would hold.
     """
     while True:
-        pending = [i for i, (_, verdict) in enumerate(results) if verdict is not None and verdict.pending]
+        pending = [verdict for _, verdict in results if verdict is not None and verdict.pending]
         remaining = deadline - time.monotonic()
         if not pending or remaining <= 0:
             return results
-        watched = next((ref for i in pending for ref in results[i][1].involved), None)  # type: ignore[union-attr]
+        watched = next((ref for verdict in pending for ref in verdict.involved), None)
         read = next((r for r in state.reads.values() if watched and r.kind == watched.kind), None)
         if read is not None:
-            wait_for_change(state.api, read.api_version, read.kind, read.namespace(state.namespace), min(remaining, 5.0))
+            wait_for_change(state.api, read.api_version, read.kind, read.namespace(state.namespace),
+                            min(remaining, 5.0))
         else:
             wait_for_change(state.api, "v1", "Pod", state.namespace, min(remaining, 5.0))
         state.refresh(list(state.reads))
-        results = _run_all(checks, state)
+        results = rounds.run()
 
 
 def _with_events(result: CheckResult, verdict: Verdict | None, state: ClusterState) -> CheckResult:

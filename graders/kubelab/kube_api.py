@@ -1,34 +1,42 @@
 """The only module that talks HTTP to a Kubernetes API server.
 
-A thin layer over the official ``kubernetes`` client's ``ApiClient``: resource discovery
-per group-version (cached), paginated LIST, GET, server-side apply, create, delete and
-watch. Every failure becomes a French ``KubelabError``: usage problems (bad kubeconfig,
-unknown context, refused object) and infrastructure problems (unreachable, 401, 403,
-timeouts) are never confused.
+REST over urllib3 (one connection pool per API server, shared by the grading threads):
+resource discovery per group-version (cached), paginated LIST, GET, server-side apply,
+create, delete, watch, and exec over a websocket. The connection comes from a kubeconfig
+(``kubelab.kubeconfig``). Every failure becomes a French ``KubelabError``: usage problems
+(bad kubeconfig, unknown context, refused object) and infrastructure problems
+(unreachable, 401, 403, timeouts) are never confused.
+
+urllib3 (and ssl) are imported when a connection is opened, not with this module: commands
+that need no cluster (``kubelab labs``, ``grade --snapshot``…) never load an HTTP client.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-import urllib3
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
-
+from kubelab import kubeconfig
 from kubelab.errors import InfrastructureError, KubelabError, UsageError
+
+if TYPE_CHECKING:
+    import ssl
+
+    import urllib3
 
 DEFAULT_TIMEOUT = 10.0
 PAGE_SIZE = 500
+POOL_SIZE = 32
+"""Connections kept per API server: the checks of a lab (or of a classroom) run in threads."""
 FIELD_MANAGER = "kubelab"
+USER_AGENT = "kubelab"
+EXEC_PROTOCOL = "v4.channel.k8s.io"
 
 Obj = dict[str, Any]
 
@@ -122,34 +130,21 @@ BUILTIN_RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
 """Kinds every Kubernetes 1.35 server serves: no discovery request needed for them."""
 
 
-def environment_kubeconfig() -> Path | None:
-    """The kubeconfig ``$KUBECONFIG`` names (its first existing path), ``None`` when the variable is unset.
-
-    A variable naming only missing files is an error naming them: kubelab never falls back to
-    another cluster than the one the user pointed at.
-    """
-    value = os.environ.get("KUBECONFIG", "")
-    paths = [Path(part) for part in value.split(os.pathsep) if part.strip()]
-    if not paths:
-        return None
-    existing = next((path for path in paths if path.is_file()), None)
-    if existing is None:
-        named = " ni ".join(f"« {path} »" for path in paths)
-        raise UsageError(
-            f"La variable $KUBECONFIG désigne {named}, introuvable : aucun cluster n'est contacté à la place. "
-            "Corrigez la variable (« export KUBECONFIG=… ») ou retirez-la (« unset KUBECONFIG »).",
-            notebook=f"La variable $KUBECONFIG du serveur Jupyter désigne {named}, introuvable : aucun cluster n'est "
-            "contacté à la place. Corrigez-la ou retirez-la, puis relancez JupyterLab.")
-    return existing
-
-
 class KubeApi:
     """A connection to one API server, with cached discovery."""
 
-    def __init__(self, api_client: k8s_client.ApiClient, description: str) -> None:
-        self.api_client = api_client
-        self.description = description
-        self.server = api_client.configuration.host
+    def __init__(self, endpoint: kubeconfig.Endpoint) -> None:
+        import urllib3
+
+        self.endpoint = endpoint
+        self.description = endpoint.description
+        self.server = endpoint.server
+        self._ssl = _ssl_context(endpoint) if endpoint.server.startswith("https://") else None
+        options: dict[str, Any] = {"maxsize": POOL_SIZE, "retries": False}
+        if self._ssl is not None:
+            options.update(ssl_context=self._ssl, server_hostname=endpoint.tls_server_name)
+        self._pool: urllib3.PoolManager = (urllib3.ProxyManager(endpoint.proxy_url, **options) if endpoint.proxy_url
+                                           else urllib3.PoolManager(**options))
         self._resources: dict[str, dict[str, ResourceInfo]] = {}
         self._lock = threading.Lock()
         self.counter = RequestCounter()
@@ -157,44 +152,32 @@ class KubeApi:
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None,
                         named_by: str = "") -> KubeApi:
-        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default).
-
-        ``named_by`` says where the path comes from (« l'option --kubeconfig »), for the error
-        that names a missing file: a missing kubeconfig is an error, never a fallback.
-        """
-        config_path = str(path) if path else str(environment_kubeconfig() or Path.home() / ".kube" / "config")
-        if not Path(config_path).is_file():
-            where = f" ({named_by})" if named_by else ""
-            missing = f"Le fichier kubeconfig « {config_path} »{where} est introuvable. "
-            raise UsageError(
-                missing + "Corrigez le chemin ; sur MicroK8s : « microk8s config > ~/.kube/config » ; sinon utilisez "
-                "le bac à sable (--sandbox).",
-                notebook=missing + "Corrigez le chemin, ou retirez la variable et redémarrez le noyau ; sur MicroK8s : "
-                "« microk8s config > ~/.kube/config » ; sinon démarrez le bac à sable (« kubelab sandbox up » dans "
-                "un terminal).")
-        configuration = k8s_client.Configuration()
-        try:
-            contexts, active = k8s_config.list_kube_config_contexts(config_file=config_path)
-        except (ConfigException, ValueError, TypeError, AttributeError) as exc:
-            raise UsageError(f"Le fichier kubeconfig « {config_path} » est illisible : {exc}") from exc
-        names = [c["name"] for c in contexts]
-        if context and context not in names:
-            raise UsageError(
-                f"Le contexte « {context} » n'existe pas dans « {config_path} » "
-                f"(contextes disponibles : {', '.join(names) or 'aucun'})."
-            )
-        try:
-            k8s_config.load_kube_config(
-                config_file=config_path, context=context, client_configuration=configuration
-            )
-        except (ConfigException, ValueError, TypeError, OSError) as exc:
-            raise UsageError(f"Le fichier kubeconfig « {config_path} » est invalide : {exc}") from exc
-        configuration.retries = 0
-        chosen = context or (active or {}).get("name", "?")
-        return cls(k8s_client.ApiClient(configuration), f"contexte « {chosen} » de {config_path}")
+        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default); ``named_by`` says
+        where an explicit path comes from (« l'option --kubeconfig »), for the error naming a missing file."""
+        return cls(kubeconfig.read(Path(path) if path else None, context, named_by))
 
     def close(self) -> None:
-        self.api_client.close()
+        self._pool.clear()
+
+    def _headers(self, content_type: str | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if content_type:
+            headers["Content-Type"] = content_type
+        endpoint = self.endpoint
+        token = endpoint.token
+        if endpoint.token_file is not None:
+            try:
+                token = endpoint.token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise UsageError(f"Le fichier de jeton « {endpoint.token_file} » est illisible ({self.description}) : "
+                                 f"{_short(exc)}.") from exc
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif endpoint.username is not None:
+            import urllib3
+
+            headers.update(urllib3.make_headers(basic_auth=f"{endpoint.username}:{endpoint.password or ''}"))
+        return headers
 
     # --- discovery -------------------------------------------------------------------
 
@@ -249,20 +232,15 @@ class KubeApi:
 
     def _send(self, method: str, path: str, query_params: list[tuple[str, Any]], content_type: str,
               body: Obj | str | None, timeout: float) -> urllib3.BaseHTTPResponse:
-        """Send one request through the client's connection pool; the raw, unread response."""
+        """Send one request through the connection pool; the raw, unread response."""
+        import urllib3
+
+        url = f"{self.server}{path}" + (f"?{urlencode(query_params)}" if query_params else "")
+        payload = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
         try:
-            _, url, headers, serialized, _ = self.api_client.param_serialize(
-                method, path, query_params=query_params,
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body, auth_settings=["BearerToken"],
-            )
-            response = self.api_client.call_api(
-                method, url, header_params=headers, body=serialized, _request_timeout=timeout
-            )
-        except ApiException as exc:
-            raise ApiError(
-                f"Le serveur d'API {self.server} est injoignable ({self.description}) : {_short(exc)}."
-            ) from exc
+            return self._pool.request(method, url, body=payload, headers=self._headers(content_type),
+                                      timeout=urllib3.Timeout(connect=min(timeout, DEFAULT_TIMEOUT), read=timeout),
+                                      preload_content=False, redirect=False)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             tls = tls_problem(exc)
             if tls is not None:
@@ -276,16 +254,16 @@ class KubeApi:
                 f"Le serveur d'API {self.server} est injoignable ({self.description}) : {_short(exc)}. "
                 "Vérifiez que le cluster est démarré (« microk8s status » ou « kubelab sandbox status »)."
             ) from exc
-        return response.response
 
-    def _api_error(self, method: str, path: str, status: int, reason: str, data: bytes) -> ApiError:
+    def _api_error(self, method: str, path: str, status: int, reason: str | None, data: bytes) -> ApiError:
         try:
             body = json.loads(data) if data else {}
         except (TypeError, ValueError):
             body = {}
         message = body.get("message") or reason or ""
         if status == 401:
-            text = f"Le serveur d'API {self.server} refuse nos identifiants (401) : jeton ou certificat invalide ou expiré ({self.description})."
+            text = (f"Le serveur d'API {self.server} refuse nos identifiants (401) : jeton ou certificat invalide ou "
+                    f"expiré ({self.description}).")
         elif status == 403:
             text = f"Accès interdit (403) à {method} {path} : {message}"
         else:
@@ -328,7 +306,8 @@ class KubeApi:
                 return None
             raise
 
-    def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER, subresource: str | None = None) -> Obj:
+    def apply(self, obj: Obj, dry_run: bool = False, field_manager: str = FIELD_MANAGER,
+              subresource: str | None = None) -> Obj:
         """Server-side apply of one object (forcing conflicts, as ``kubectl apply --server-side``)."""
         info = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj.get("metadata", {})
@@ -341,8 +320,8 @@ class KubeApi:
         except ApiError as exc:
             raise self._refused(exc, obj) from exc
 
-    def create(self, obj: Obj, dry_run: bool = False, subresource_of: str | None = None) -> Obj:
-        """POST an object (or a subresource such as an Eviction)."""
+    def create(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """POST an object (subresources such as an Eviction: ``post``)."""
         info = self.resource(obj["apiVersion"], obj["kind"])
         namespace = obj.get("metadata", {}).get("namespace")
         path = info.path(namespace)
@@ -371,7 +350,9 @@ class KubeApi:
         return True
 
     def _refused(self, exc: ApiError, obj: Obj) -> KubelabError:
-        if exc.status in (400, 404, 409, 422, 429) or (exc.status == 403 and exc.reason == "Forbidden" and "violates" in str(exc.body.get("message", ""))):
+        policy_violation = (exc.status == 403 and exc.reason == "Forbidden"
+                            and "violates" in str(exc.body.get("message", "")))
+        if exc.status in (400, 404, 409, 422, 429) or policy_violation:
             meta = obj.get("metadata", {})
             where = f"{obj.get('kind')} « {meta.get('name', '?')} »"
             if meta.get("namespace"):
@@ -396,6 +377,8 @@ class KubeApi:
             data = raw.read()
             raw.release_conn()
             raise self._api_error("WATCH", info.path(namespace), raw.status, raw.reason, data)
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
         buffer = b""
         try:
             for chunk in raw.stream(4096, decode_content=False):
@@ -404,7 +387,7 @@ class KubeApi:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
                         yield json.loads(line)
-        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError):
+        except (ProtocolError, ReadTimeoutError):
             return
         finally:
             raw.release_conn()
@@ -412,15 +395,110 @@ class KubeApi:
     def server_version(self) -> Obj:
         return self.request("GET", "/version")
 
+    def exec(self, namespace: str, pod: str, container: str, command: Sequence[str],
+             timeout: float) -> tuple[int | None, str, str]:
+        """Run ``command`` in a container (the exec subresource, over a websocket): (exit code, stdout, stderr).
 
+        The channel protocol ``v4.channel.k8s.io``: each binary message starts with its channel
+        (1 stdout, 2 stderr, 3 the final Status, whose ``ExitCode`` cause carries the code).
+        The exit code is ``None`` when the command could not start.
+        """
+        import time
+
+        import websocket
+
+        self.counter.add("EXEC")
+        query = urlencode([*(("command", part) for part in command), ("container", container), ("stdout", "true"),
+                           ("stderr", "true")])
+        path = self.resource("v1", "Pod").path(namespace, pod, "exec")
+        url = "ws" + self.server.removeprefix("http") + f"{path}?{query}"
+        headers = [f"{key}: {value}" for key, value in self._headers().items() if key == "Authorization"]
+        channels: dict[int, bytearray] = {1: bytearray(), 2: bytearray(), 3: bytearray()}
+        try:
+            connection = websocket.create_connection(url, header=headers, subprotocols=[EXEC_PROTOCOL],
+                                                     sslopt={"context": self._ssl} if self._ssl else None,
+                                                     timeout=timeout)
+            try:
+                until = time.monotonic() + timeout
+                while time.monotonic() < until:
+                    opcode, data = connection.recv_data()
+                    if opcode == websocket.ABNF.OPCODE_CLOSE:
+                        break
+                    if data and data[0] in channels:
+                        channels[data[0]] += data[1:]
+            finally:
+                connection.close()
+        except websocket.WebSocketBadStatusException as exc:
+            raise KubelabError(f"exec dans le pod « {pod} » impossible ({exc.status_code}) : "
+                               f"{_status_message(exc.resp_body) or _short(exc)}") from exc
+        except (websocket.WebSocketException, OSError) as exc:
+            raise KubelabError(f"exec dans le pod « {pod} » impossible : {_short(exc)}") from exc
+        out, err = (channels[channel].decode(errors="replace") for channel in (1, 2))
+        return _exit_code(bytes(channels[3])), out, err
+
+
+def _status_message(body: bytes | str | None) -> str:
+    """The ``message`` of a JSON Status, or ``""``."""
+    try:
+        status = json.loads(body or b"")
+    except (TypeError, ValueError):
+        return ""
+    return str(status.get("message", "")) if isinstance(status, dict) else ""
+
+
+def _exit_code(status_text: bytes) -> int | None:
+    """The exit code in the Status of an exec's error channel: 0 on success, ``None`` if it never ran."""
+    try:
+        status = json.loads(status_text or b"{}")
+    except ValueError:
+        return None
+    if status.get("status") == "Success":
+        return 0
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            try:
+                return int(cause.get("message", ""))
+            except ValueError:
+                return None
+    return None
+
+
+def _ssl_context(endpoint: kubeconfig.Endpoint) -> ssl.SSLContext:
+    """Trust the kubeconfig's CA (or the system's), present its client certificate, if any."""
+    import ssl
+
+    try:
+        context = ssl.create_default_context(cadata=endpoint.ca_pem.decode() if endpoint.ca_pem else None)
+        if endpoint.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if endpoint.client_cert_pem and endpoint.client_key_pem:
+            _load_client_certificate(context, endpoint.client_cert_pem, endpoint.client_key_pem)
+    except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Les certificats du {endpoint.description} sont inutilisables : {_short(exc)}.") from exc
+    return context
+
+
+def _load_client_certificate(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
+    """``load_cert_chain`` reads files only: write them in a private folder, load them, delete them."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kubelab-cert-") as folder:
+        cert, key = Path(folder) / "client.crt", Path(folder) / "client.key"
+        for path, data in ((cert, cert_pem), (key, key_pem)):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)
+        context.load_cert_chain(cert, key)
+
+
+UNKNOWN_AUTHORITY = "le certificat du serveur est signé par une autorité que le kubeconfig ne reconnaît pas"
 TLS_REASONS = (
     ("Hostname mismatch", "le certificat du serveur n'est pas valable pour ce nom"),
     ("IP address mismatch", "le certificat du serveur n'est pas valable pour cette adresse"),
     ("certificate has expired", "le certificat du serveur a expiré"),
-    ("self-signed certificate", "le certificat du serveur est signé par une autorité que le kubeconfig ne reconnaît pas"),
-    ("self signed certificate", "le certificat du serveur est signé par une autorité que le kubeconfig ne reconnaît pas"),
-    ("unable to get local issuer certificate",
-     "le certificat du serveur est signé par une autorité que le kubeconfig ne reconnaît pas"),
+    ("self-signed certificate", UNKNOWN_AUTHORITY),
+    ("self signed certificate", UNKNOWN_AUTHORITY),
+    ("unable to get local issuer certificate", UNKNOWN_AUTHORITY),
     ("certificate verify failed", "le certificat du serveur n'a pas pu être vérifié"),
     ("wrong version number", "le serveur ne parle pas TLS à cette adresse (http:// au lieu de https:// ?)"),
     ("certificate required", "le serveur demande un certificat client que le kubeconfig ne fournit pas"),
@@ -445,6 +523,10 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def tls_problem(exc: BaseException) -> str | None:
     """What went wrong in the TLS handshake, in French, or ``None`` when it is not a TLS failure."""
+    import ssl
+
+    import urllib3
+
     failure = next((e for e in _causes(exc) if isinstance(e, ssl.SSLError | urllib3.exceptions.SSLError)), None)
     if failure is None:
         return None

@@ -10,17 +10,17 @@ that the learner labels, or a reference to the lab's own namespace).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubelab import manifests
 from kubelab.catalog import Lab
-from kubelab.errors import UsageError
+from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import KubeApi
-from kubelab.waiting import wait_for
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, parse, read_yaml_file
+from kubelab.waiting import TIMEOUTS, wait_for
 
 Obj = dict[str, Any]
 OVERLAY_KINDS = ("alternatives", "mutants")
@@ -40,10 +40,7 @@ def read_expectation(folder: Path) -> Expectation:
     path = folder / "expect.yaml"
     if not path.is_file():
         return Expectation()
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"YAML invalide dans « {path} » : {exc}.") from exc
+    data = read_yaml_file(path) or {}
     return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
                        data.get("description", ""))
 
@@ -69,7 +66,6 @@ def variant_files(lab: Lab, variant: str) -> list[Path]:
     return [base[name] for name in sorted(base)]
 
 
-NAMESPACE_PLACEHOLDER = "__NAMESPACE__"
 SETUP_MANAGER = "kubelab-setup"
 
 
@@ -79,16 +75,22 @@ def variant_objects(lab: Lab, variant: str, namespace: str | None = None) -> lis
     objects: list[Obj] = []
     for path in variant_files(lab, variant):
         text = path.read_text().replace(NAMESPACE_PLACEHOLDER, target)
-        objects.extend(manifests.parse(text, f"« {path} »"))
+        objects.extend(parse(text, f"« {path} »"))
     return objects
 
 
-def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
-    """Create the lab's namespace and apply ``setup/`` (what the lab provides); the namespace."""
+def setup(api: KubeApi, lab: Lab, namespace: str | None = None, step: int = 1) -> str:
+    """Create the lab's namespace and apply ``setup/`` (what the lab provides); the namespace.
+
+    ``step`` above 1 runs a later step of the preparation instead (lab 08 : step 2 deletes what the
+    learner has just backed up), in a namespace that step 1 prepared.
+    """
     target = namespace or lab.namespace
+    if step != 1:
+        return _later_step(api, lab, target, step)
     objects: list[Obj] = []
     for path in sorted((lab.folder / "setup").glob("*.yaml")):
-        objects.extend(manifests.parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
+        objects.extend(parse(path.read_text().replace(NAMESPACE_PLACEHOLDER, target), f"« {path} »"))
     # Its own field manager: applying the bare namespace must not take back labels that a
     # variant applied earlier (lab 02 labels `monitoring`, the namespace of lab 09).
     api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}, field_manager=SETUP_MANAGER)
@@ -101,6 +103,25 @@ def setup(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     return target
 
 
+def _later_step(api: KubeApi, lab: Lab, namespace: str, step: int) -> str:
+    if step not in lab.setup_steps:
+        known = ", ".join(str(n) for n in (1, *sorted(lab.setup_steps)))
+        raise UsageError(f"Le lab « {lab.id} » n'a pas d'étape {step} de préparation (étapes : {known}).")
+    if api.get("v1", "Namespace", namespace) is None:
+        raise UsageError(f"Le namespace « {namespace} » n'existe pas ({api.description}) : lancez d'abord "
+                         f"« kubelab lab setup {lab.id} » (étape 1).")
+    lab.setup_steps[step].function(api, namespace)
+    return namespace
+
+
+def setup_all(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
+    """Every step of the preparation in order: where a learner's finished work starts from (tests, demo)."""
+    target = setup(api, lab, namespace)
+    for step in sorted(lab.setup_steps):
+        setup(api, lab, target, step)
+    return target
+
+
 def reset(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     """Delete the lab's namespace (only it), wait until it is gone, and set the lab up again."""
     target = namespace or lab.namespace
@@ -110,8 +131,87 @@ def reset(api: KubeApi, lab: Lab, namespace: str | None = None) -> str:
     return setup(api, lab, target)
 
 
+STEP_MANAGER = "kubelab-step"
+SETTLE_SLICE = 3.0  # seconds of watch between two looks for a pod the scheduler cannot place
+WATCHED_KINDS = ("Deployment", "StatefulSet", "DaemonSet")  # controllers that report status.observedGeneration
+
+
+def _identity(obj: Obj) -> tuple[str, str, str]:
+    return obj.get("apiVersion", ""), obj.get("kind", ""), (obj.get("metadata") or {}).get("name", "")
+
+
+def split_steps(objects: list[Obj]) -> tuple[list[Obj], list[Obj]]:
+    """(first version of each object, later versions in order): a later version is a later step."""
+    seen: set[tuple[str, str, str]] = set()
+    first: list[Obj] = []
+    later: list[Obj] = []
+    for obj in objects:
+        (later if _identity(obj) in seen else first).append(obj)
+        seen.add(_identity(obj))
+    return first, later
+
+
+def wait_observed(api: KubeApi, obj: Obj, namespace: str) -> None:
+    """Wait until the object's controller has acted on its current spec (``status.observedGeneration``)."""
+    api_version, kind, name = _identity(obj)
+
+    def acted(items: list[Obj]) -> bool:
+        current = next((o for o in items if o["metadata"]["name"] == name), None)
+        if current is None:
+            return True
+        return (current.get("status") or {}).get("observedGeneration", 0) >= current["metadata"].get("generation", 1)
+
+    if kind not in WATCHED_KINDS:
+        return
+    wait_for(api, api_version, kind, acted, namespace=namespace, timeout="rollout",
+             what=f"la prise en compte de {kind} {name}")
+
+
+def _unschedulable(pod: Obj) -> bool:
+    return any(c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def wait_settled(api: KubeApi, obj: Obj, namespace: str) -> None:
+    """After a later step, wait as « kubectl rollout status » does: until the Deployment's rollout is done, or
+    cannot go on (a pod the scheduler cannot place), or the rollout timeout. What is left, the grader reports."""
+    api_version, kind, name = _identity(obj)
+
+    def done(items: list[Obj]) -> bool:
+        current = next((o for o in items if o["metadata"]["name"] == name), None)
+        if current is None:
+            return True
+        status, wanted = current.get("status") or {}, (current.get("spec") or {}).get("replicas", 1)
+        return status.get("observedGeneration", 0) >= current["metadata"].get("generation", 1) and all(
+            status.get(key, 0) == wanted for key in ("updatedReplicas", "availableReplicas", "replicas"))
+
+    if kind != "Deployment":
+        return
+    deadline = time.monotonic() + TIMEOUTS["rollout"]
+    while time.monotonic() < deadline:  # watch the Deployment in slices; between them, look for a stuck pod
+        try:
+            wait_for(api, api_version, kind, done, namespace=namespace, timeout=SETTLE_SLICE)
+            return
+        except InfrastructureError:
+            if any(_unschedulable(pod) for pod in api.list("v1", "Pod", namespace)):
+                return
+
+
+def apply_objects(api: KubeApi, objects: list[Obj], namespace: str) -> None:
+    """Apply a variant's objects. A later document for an object already applied is a later step of the
+    statement (lab 05 changes the image of `web`): it is applied once the controller has acted on the earlier
+    version, under a field manager of its own, so it may hold only the fields it changes, as
+    ``kubectl set image`` changes only the image."""
+    first, later = split_steps(objects)
+    manifests.apply_all(api, first, namespace)
+    for obj in later:
+        wait_observed(api, obj, namespace)
+        manifests.apply_all(api, [obj], namespace, field_manager=STEP_MANAGER)
+        wait_settled(api, obj, namespace)
+
+
 def apply_variant(api: KubeApi, lab: Lab, variant: str, namespace: str) -> int:
     """Apply a variant into ``namespace``; the number of objects applied."""
     objects = variant_objects(lab, variant, namespace)
-    manifests.apply_all(api, objects, namespace)
+    apply_objects(api, objects, namespace)
     return len(objects)

@@ -66,7 +66,7 @@ def live_probe(title: str) -> Callable[[LiveProbe], LiveProbe]:
             except KubelabError as exc:
                 return [LiveProbeResult(title, None, f"interrompue : {exc.message}")]
 
-        run.title = title  # type: ignore[attr-defined]
+        run.title = title  # type: ignore[attr-defined]  # read by reports and tests to name the probe
         return run
 
     return decorate
@@ -99,25 +99,12 @@ def render(results: Sequence[LiveProbeResult], colour: bool = False) -> str:
 # --- the writes a probe makes on a real cluster ---------------------------------------------------
 
 
-def exec_in_pod(api: KubeApi, namespace: str, pod: str, container: str, command: list[str]) -> tuple[int | None, str, str]:
+def exec_in_pod(api: KubeApi, namespace: str, pod: str, container: str,
+                command: list[str]) -> tuple[int | None, str, str]:
     """Run ``command`` in a container (the exec subresource, over the API's websocket): (exit code, stdout, stderr)."""
-    from kubernetes import client as k8s_client
-    from kubernetes.stream import stream
+    from kubelab.waiting import deadline
 
-    from kubelab.waiting import TIMEOUTS
-
-    core = k8s_client.CoreV1Api(api.api_client)
-    api.counter.add("EXEC")
-    try:
-        session = stream(core.connect_get_namespaced_pod_exec, pod, namespace, container=container, command=command,
-                         stdin=False, stdout=True, stderr=True, tty=False, _preload_content=False)
-        session.run_forever(timeout=TIMEOUTS["live_exec"])
-        out, err = session.read_stdout(timeout=0), session.read_stderr(timeout=0)
-        code = session.returncode
-        session.close()
-    except Exception as exc:  # the websocket layer raises ApiException, WebSocketException, OSError…
-        raise KubelabError(f"exec dans le pod « {pod} » impossible : {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from exc
-    return code, out or "", err or ""
+    return api.exec(namespace, pod, container, command, timeout=deadline("live_exec"))
 
 
 def ephemeral_container(name: str, command: list[str], image: str = "busybox:1.36") -> Obj:

@@ -1,4 +1,4 @@
-"""Read manifests (files, folders, strings) and apply them with server-side apply.
+"""Apply manifests (parsed by ``kubelab.manifest_text``) with server-side apply.
 
 Cluster facts: in a manifest applied by the tools (``kubelab lab apply``, the tests), a string
 value that is exactly one of ``FACT_PLACEHOLDERS`` (``"__NODES__"``, ``"__SERVER_VERSION__"``…)
@@ -10,61 +10,12 @@ records facts about the cluster (lab 01) stays right on every cluster. A learner
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.objects import control_plane_pods, default_storage_class, name_of
 
 Obj = dict[str, Any]
-
-
-def yaml_problem(exc: yaml.YAMLError) -> tuple[Any, str]:
-    """Where the YAML parser stopped (its mark, or ``None``) and why."""
-    return getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc).splitlines()[0]
-
-
-def parse(text: str, source: str) -> list[Obj]:
-    """The YAML documents of ``text``; a French error naming ``source`` when malformed.
-
-    A malformed YAML raises a ``UsageError`` whose ``__cause__`` is the parser's error.
-    """
-    try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
-        mark, problem = yaml_problem(exc)
-        where = f", ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
-        raise UsageError(f"YAML invalide dans {source}{where} : {problem}.") from exc
-    objects: list[Obj] = []
-    for index, doc in enumerate(documents, start=1):
-        if not isinstance(doc, dict):
-            raise UsageError(f"Le document n°{index} de {source} n'est pas un objet Kubernetes.")
-        if doc.get("kind") == "List":
-            objects.extend(doc.get("items", []))
-            continue
-        for field in ("apiVersion", "kind"):
-            if not doc.get(field):
-                raise UsageError(f"Le document n°{index} de {source} n'a pas de champ « {field} ».")
-        if not (doc.get("metadata") or {}).get("name"):
-            raise UsageError(f"Le document n°{index} ({doc['kind']}) de {source} n'a pas de « metadata.name ».")
-        objects.append(doc)
-    return objects
-
-
-def load_path(path: Path) -> list[Obj]:
-    """Every object of a YAML file, or of every ``*.yaml``/``*.yml`` file of a folder (sorted)."""
-    if not path.exists():
-        raise UsageError(f"Fichier ou dossier introuvable : « {path} ».")
-    files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
-    objects: list[Obj] = []
-    for file in files:
-        if file.name == "expect.yaml":
-            continue
-        objects.extend(parse(file.read_text(), f"« {file} »"))
-    return objects
 
 
 def with_namespace(objects: list[Obj], namespace: str | None, api: KubeApi) -> list[Obj]:
@@ -87,7 +38,8 @@ FACT_PLACEHOLDERS: dict[str, Callable[[KubeApi], str]] = {
     "__NODES__": lambda api: str(len(api.list("v1", "Node"))),
     "__SERVER_VERSION__": lambda api: api.server_version().get("gitVersion", ""),
     "__DNS_SERVICE_IP__": _dns_service_ip,
-    "__DEFAULT_STORAGECLASS__": lambda api: name_of(default_storage_class(api.list("storage.k8s.io/v1", "StorageClass")) or {}),
+    "__DEFAULT_STORAGECLASS__": lambda api: name_of(
+        default_storage_class(api.list("storage.k8s.io/v1", "StorageClass")) or {}),
     "__CONTROL_PLANE_PODS__": lambda api: str(bool(control_plane_pods(api.list("v1", "Pod", "kube-system")))).lower(),
 }
 
@@ -106,8 +58,10 @@ def fill_facts(api: KubeApi, value: Any, cache: dict[str, str] | None = None) ->
     return value
 
 
-def apply_all(api: KubeApi, objects: list[Obj], namespace: str | None = None, dry_run: bool = False) -> list[Obj]:
+def apply_all(api: KubeApi, objects: list[Obj], namespace: str | None = None, dry_run: bool = False,
+              field_manager: str | None = None) -> list[Obj]:
     """Server-side apply each object (namespaces first, fact placeholders filled); what the server returned."""
     objects = fill_facts(api, objects)
     ordered = sorted(with_namespace(objects, namespace, api), key=lambda o: o["kind"] != "Namespace")
-    return [api.apply(obj, dry_run=dry_run) for obj in ordered]
+    manager = {"field_manager": field_manager} if field_manager else {}
+    return [api.apply(obj, dry_run=dry_run, **manager) for obj in ordered]

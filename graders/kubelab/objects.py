@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 Obj = dict[str, Any]
@@ -38,24 +39,190 @@ def pod_spec(obj: Obj) -> Obj:
 
 
 def containers(obj: Obj) -> list[Obj]:
+    """The regular containers of a Pod or of a workload's pod template."""
     return pod_spec(obj).get("containers") or []
+
+
+def all_containers(obj: Obj) -> list[Obj]:
+    """The init containers, then the regular containers: every container that reads configuration."""
+    spec = pod_spec(obj)
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
 
 
 def env_var(container: Obj, name: str) -> Obj | None:
     return next((e for e in container.get("env") or [] if e.get("name") == name), None)
 
 
-def secret_key_ref(container: Obj, name: str) -> tuple[str, str] | None:
-    """(secret, key) when variable ``name`` comes from a Secret, by secretKeyRef or envFrom."""
-    var = env_var(container, name)
-    if var is not None:
-        ref = (var.get("valueFrom") or {}).get("secretKeyRef")
-        return (ref.get("name", ""), ref.get("key", "")) if ref else None
+@dataclass(frozen=True)
+class Reference:
+    """A ConfigMap, Secret or PersistentVolumeClaim that a pod template refers to, and how.
+
+    ``via`` is ``env`` (``valueFrom``, with ``variable`` and ``key``), ``envFrom`` (the whole
+    object, variables named ``prefix`` + key) or ``volume`` (``key`` set when ``items`` picks
+    keys; ``mounted`` when a container mounts the volume, ``container`` then names one of them).
+    """
+
+    kind: str
+    name: str
+    via: str
+    container: str | None = None
+    key: str | None = None
+    variable: str | None = None
+    prefix: str = ""
+    optional: bool = False
+    mounted: bool = True
+
+
+ENV_SOURCES = (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret"))
+ENV_FROM_SOURCES = (("configMapRef", "ConfigMap"), ("secretRef", "Secret"))
+
+
+def env_references(container: Obj) -> list[Reference]:
+    """The ConfigMaps and Secrets one container reads into its environment (``env``, then ``envFrom``)."""
+    name = container.get("name")
+    found = []
+    for var in container.get("env") or []:
+        source = var.get("valueFrom") or {}
+        for field, kind in ENV_SOURCES:
+            if ref := source.get(field):
+                found.append(Reference(kind, ref.get("name", ""), "env", name, ref.get("key", ""), var.get("name"),
+                                       optional=bool(ref.get("optional"))))
     for source in container.get("envFrom") or []:
-        ref = source.get("secretRef")
-        if ref:
-            return ref.get("name", ""), f"{source.get('prefix', '')}{name}"
-    return None
+        for field, kind in ENV_FROM_SOURCES:
+            if ref := source.get(field):
+                found.append(Reference(kind, ref.get("name", ""), "envFrom", name, prefix=source.get("prefix") or "",
+                                       optional=bool(ref.get("optional"))))
+    return found
+
+
+def references(obj: Obj) -> list[Reference]:
+    """Every ConfigMap, Secret and PVC a Pod or a pod template refers to: environment of every container
+    (init containers too) and volumes (``projected`` sources too), optional ones flagged."""
+    spec = pod_spec(obj)
+    found = [ref for container in all_containers(obj) for ref in env_references(container)]
+    mounts = {m.get("name"): c.get("name") for c in all_containers(obj) for m in c.get("volumeMounts") or []}
+    for volume in spec.get("volumes") or []:
+        container = mounts.get(volume.get("name"))
+        sources = [(field, source[field]) for source in (volume.get("projected") or {}).get("sources") or []
+                   for field in ("configMap", "secret") if source.get(field)]
+        sources += [(field, volume[field]) for field in ("configMap", "secret") if volume.get(field)]
+        for field, ref in sources:
+            kind = "ConfigMap" if field == "configMap" else "Secret"
+            name = ref.get("name") or ref.get("secretName") or ""
+            keys = [item.get("key", "") for item in ref.get("items") or []] or [None]
+            found += [Reference(kind, name, "volume", container, key, optional=bool(ref.get("optional")),
+                                mounted=container is not None) for key in keys]
+        if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
+            found.append(Reference("PersistentVolumeClaim", claim, "volume", container, mounted=container is not None))
+    return found
+
+
+def secret_key_ref(container: Obj, name: str) -> tuple[str, str] | None:
+    """(secret, key) of the Secret that sets variable ``name``: its ``env`` entry when it has one (``env``
+    wins over ``envFrom``), else the last ``envFrom`` Secret whose prefix fits, read at key ``name``
+    without the prefix (whether that Secret holds the key is for the caller to check)."""
+    refs = env_references(container)
+    if env_var(container, name) is not None:
+        direct = next((r for r in refs if r.via == "env" and r.variable == name), None)
+        return (direct.name, direct.key or "") if direct is not None and direct.kind == "Secret" else None
+    bulk = [r for r in refs if r.via == "envFrom" and r.kind == "Secret" and name.startswith(r.prefix)
+            and len(name) > len(r.prefix)]
+    return (bulk[-1].name, name[len(bulk[-1].prefix):]) if bulk else None
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """An image reference split as a registry reads it (``registry/path:tag@digest``)."""
+
+    registry: str
+    repository: str
+    tag: str
+    digest: str
+
+    @property
+    def name(self) -> str:
+        """The last part of the repository: ``postgres`` for ``docker.io/library/postgres:17``."""
+        return self.repository.rsplit("/", 1)[-1]
+
+
+DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def image_reference(image: str) -> ImageReference:
+    """``registry.local:5000/team/app:1.2@sha256:…`` split; Docker Hub's ``library/`` is dropped.
+
+    The first part is a registry only if it looks like a host (a dot, a port or ``localhost``),
+    as the container runtime decides.
+    """
+    reference, _, digest = image.partition("@")
+    slash, colon = reference.rfind("/"), reference.rfind(":")
+    path, tag = (reference[:colon], reference[colon + 1:]) if colon > slash else (reference, "")
+    host, _, rest = path.partition("/")
+    registry = host if rest and ("." in host or ":" in host or host == "localhost") else ""
+    repository = rest if registry else path
+    if registry in ("", *DOCKER_HUB) and repository.startswith("library/"):
+        repository = repository.removeprefix("library/")
+    return ImageReference(registry, repository, tag, digest)
+
+
+def is_image_version(image: str, name: str, version: str) -> bool:
+    """Whether ``image`` is ``name`` (any registry) at ``version``: tag ``17``, ``17.2``, ``17-alpine``…"""
+    reference = image_reference(image)
+    return reference.name == name and (reference.tag == version
+                                       or reference.tag.startswith((f"{version}.", f"{version}-")))
+
+
+def config_references(workload: Obj) -> list[tuple[str, str, str | None]]:
+    """(kind, name, key or ``None``) of each ConfigMap and Secret a pod needs to start (optional ones left out):
+    ``env`` key references, ``envFrom``, and ``configMap``, ``secret`` and ``projected`` volumes."""
+    spec = pod_spec(workload)
+    found: list[tuple[str, str, str | None]] = []
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for var in container.get("env") or []:
+            source = var.get("valueFrom") or {}
+            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                ref = source.get(field)
+                if ref and not ref.get("optional"):
+                    found.append((kind, ref.get("name", ""), ref.get("key", "")))
+        for source in container.get("envFrom") or []:
+            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                ref = source.get(field)
+                if ref and not ref.get("optional"):
+                    found.append((kind, ref.get("name", ""), None))
+    volumes = spec.get("volumes") or []
+    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
+    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
+    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}}
+                for v in volumes if "secret" in v]
+    for source in sources:
+        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+            ref = source.get(field)
+            if not ref or ref.get("optional"):
+                continue
+            items = ref.get("items") or []
+            found.extend((kind, ref.get("name", ""), item.get("key", "")) for item in items)
+            if not items:
+                found.append((kind, ref.get("name", ""), None))
+    return found
+
+
+def missing_references(workload: Obj, configmaps: Iterable[Obj], secrets: Iterable[Obj]) -> list[str]:
+    """``Secret `x` absent``, ``clé `k` absente de la ConfigMap `c` ``: what a pod of the workload would wait for
+    (the kubelet's CreateContainerConfigError), in French. Secrets need their keys only, never their values."""
+    existing = {("ConfigMap", name_of(c)): {*(c.get("data") or {}), *(c.get("binaryData") or {})} for c in configmaps}
+    existing.update({("Secret", name_of(s)): set(s.get("data") or {}) for s in secrets})
+    problems: list[str] = []
+    for kind, name, key in config_references(workload):
+        article = "La ConfigMap" if kind == "ConfigMap" else "Le Secret"
+        if (kind, name) not in existing:
+            text = f"{article.split()[1]} `{name}` absent{'e' if kind == 'ConfigMap' else ''}"
+        elif key is not None and key not in existing[(kind, name)]:
+            text = f"clé `{key}` absente {'de la ConfigMap' if kind == 'ConfigMap' else 'du Secret'} `{name}`"
+        else:
+            continue
+        if text not in problems:
+            problems.append(text)
+    return problems
 
 
 def plaintext_secrets(container: Obj) -> list[str]:
@@ -85,7 +252,7 @@ def matches_selector(labels: dict[str, str], selector: Obj | None) -> bool:
 
 def selects(service_selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
     """A Service's plain selector: every pair must match; an empty selector selects nothing."""
-    return bool(service_selector) and all(labels.get(k) == v for k, v in service_selector.items())
+    return bool(service_selector) and all(labels.get(k) == v for k, v in (service_selector or {}).items())
 
 
 def is_ready(obj: Obj) -> bool:
@@ -137,7 +304,8 @@ def probe_command(probe: Obj | None) -> list[str]:
 
 def default_storage_class(classes: Iterable[Obj]) -> Obj | None:
     annotation = "storageclass.kubernetes.io/is-default-class"
-    return next((c for c in classes if (c.get("metadata", {}).get("annotations") or {}).get(annotation) == "true"), None)
+    return next((c for c in classes if (c.get("metadata", {}).get("annotations") or {}).get(annotation) == "true"),
+                None)
 
 
 def listing(names: Iterable[str]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from kubelab.checks import Check
@@ -12,7 +12,7 @@ from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_NOT_FULL_SCORE, EXIT_OK
 Obj = dict[str, Any]
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Passed; failed (the learner's work, 0 points); error (infrastructure: not graded)."""
 
     PASSED = "passed"

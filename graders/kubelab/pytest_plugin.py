@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,6 +29,11 @@ from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
 from kubelab.typography import french, plural
 from kubelab.waiting import wait_for
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
+    from kubelab.sandbox.cluster import Sandbox
 
 SESSION_ADDONS = ("dns", "hostpath-storage", "ingress", "rbac")
 
@@ -69,7 +75,7 @@ class CheckNotGraded(Exception):
 class CheckItem(pytest.Item):
     """One check of a lab grader, run as a test."""
 
-    def __init__(self, *, spec: CheckSpec, lab_id: str, **kwargs: object) -> None:
+    def __init__(self, *, spec: CheckSpec, lab_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.lab_id = lab_id
@@ -94,12 +100,13 @@ class CheckItem(pytest.Item):
         if not self.verdict.passed:
             raise CheckFailed(self.verdict.message)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailed):
             return french(f"{excinfo.value}\nIndice : {self.verdict.hint or self.spec.hint}")
         if isinstance(excinfo.value, CheckNotGraded):
             return french(str(excinfo.value))
-        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.lab_id} : {self.spec.title}"
@@ -175,18 +182,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                                     yellow=True)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    outcome = yield
-    if not isinstance(item, CheckItem):
-        return
-    report = outcome.get_result()
-    if call.when == "call" or (call.when == "setup" and report.failed):
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if isinstance(item, CheckItem) and (call.when == "call" or (call.when == "setup" and report.failed)):
         report.user_properties.append(("points", item.points))
+    return report
 
 
 @pytest.fixture(scope="session")
-def kube_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object | None]:
+def kube_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox | None]:
     """The session's sandbox (``None`` when testing an existing cluster with --kubeconfig)."""
     if request.config.getoption("kubelab_kubeconfig"):
         yield None
@@ -249,13 +255,13 @@ def real_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def kube_api(request: pytest.FixtureRequest, kube_sandbox: object | None) -> Iterator[KubeApi]:
+def kube_api(request: pytest.FixtureRequest, kube_sandbox: Sandbox | None) -> Iterator[KubeApi]:
     """An admin connection to the cluster under test."""
     if kube_sandbox is None:
         api = KubeApi.from_kubeconfig(request.config.getoption("kubelab_kubeconfig"),
                                       request.config.getoption("kubelab_context"))
     else:
-        api = kube_sandbox.api()  # type: ignore[attr-defined]
+        api = kube_sandbox.api()
     yield api
     api.close()
 

@@ -22,8 +22,9 @@ from typing import Any
 
 from kubelab import __version__
 from kubelab.catalog import Lab
-from kubelab.cluster_state import LiveState, SnapshotState
+from kubelab.cluster_state import SnapshotState
 from kubelab.errors import UsageError
+from kubelab.live_state import LiveState
 
 FORMAT = "kubelab-snapshot"
 VERSION = 1

@@ -1,15 +1,23 @@
-"""Wait for cluster state to converge, driven by watches, with deadlines kept in one place."""
+"""Wait for cluster state to converge, driven by watches, with deadlines kept in one place.
+
+Every deadline of ``TIMEOUTS`` is multiplied by ``$KUBELAB_TIMEOUT_FACTOR`` (1 by default):
+a loaded machine or a slow CI raises it (``KUBELAB_TIMEOUT_FACTOR=3``) rather than failing
+because a controller took its time. Tests scale their own waits with ``scaled``.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kubelab.errors import InfrastructureError
+from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import KubeApi
 
 Obj = dict[str, Any]
+
+TIMEOUT_FACTOR_ENV = "KUBELAB_TIMEOUT_FACTOR"
 
 TIMEOUTS: dict[str, float] = {
     "pod_ready": 30.0,
@@ -27,6 +35,31 @@ TIMEOUTS: dict[str, float] = {
     "live_exec": 30.0,
     "live_ephemeral": 90.0,
 }
+"""Deadlines in seconds on an idle machine; read them through ``deadline``, which scales them."""
+
+
+def timeout_factor() -> float:
+    """``$KUBELAB_TIMEOUT_FACTOR`` (a positive number), 1 when unset."""
+    raw = os.environ.get(TIMEOUT_FACTOR_ENV, "").strip()
+    if not raw:
+        return 1.0
+    try:
+        factor = float(raw)
+    except ValueError:
+        factor = 0.0
+    if not factor > 0:
+        raise UsageError(f"{TIMEOUT_FACTOR_ENV} devrait être un nombre positif, par exemple 3 (trouvé : « {raw} »).")
+    return factor
+
+
+def scaled(seconds: float) -> float:
+    """``seconds`` times the timeout factor."""
+    return seconds * timeout_factor()
+
+
+def deadline(name: str) -> float:
+    """The deadline called ``name`` in ``TIMEOUTS``, scaled by the timeout factor."""
+    return scaled(TIMEOUTS[name])
 
 
 def wait_for(
@@ -41,11 +74,12 @@ def wait_for(
 ) -> list[Obj]:
     """Wait until ``predicate(objects)`` holds for the listed objects; return them.
 
-    The objects are listed once, then kept current from a watch started at the list's
-    resourceVersion, so no polling loop is needed and no change is missed.
+    ``timeout`` names a deadline of ``TIMEOUTS`` (scaled by the timeout factor) or gives seconds
+    as they are. The objects are listed once, then kept current from a watch started at the
+    list's resourceVersion, so no polling loop is needed and no change is missed.
     """
-    seconds = TIMEOUTS[timeout] if isinstance(timeout, str) else timeout
-    deadline = time.monotonic() + seconds
+    seconds = deadline(timeout) if isinstance(timeout, str) else timeout
+    until = time.monotonic() + seconds
     info = api.resource(api_version, kind)
     while True:
         page = api.request("GET", info.path(namespace), query={"labelSelector": label_selector})
@@ -53,7 +87,7 @@ def wait_for(
         if predicate(list(objects.values())):
             return list(objects.values())
         version = page.get("metadata", {}).get("resourceVersion")
-        remaining = deadline - time.monotonic()
+        remaining = until - time.monotonic()
         if remaining <= 0:
             break
         for event in api.watch(api_version, kind, namespace, version, timeout_seconds=max(1, int(remaining)),
@@ -70,9 +104,9 @@ def wait_for(
                 objects[_key(obj)] = obj
             if predicate(list(objects.values())):
                 return list(objects.values())
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= until:
                 break
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= until:
             break
     raise InfrastructureError(f"Délai dépassé ({seconds:.0f} s) en attendant {what or kind}.")
 
@@ -92,10 +126,10 @@ def wait_for_change(api: KubeApi, api_version: str, kind: str, namespace: str | 
     info = api.resource(api_version, kind)
     page = api.request("GET", info.path(namespace), query={"limit": 1})
     version = page.get("metadata", {}).get("resourceVersion")
-    deadline = time.monotonic() + timeout
+    until = time.monotonic() + timeout
     for event in api.watch(api_version, kind, namespace, version, timeout_seconds=max(1, int(timeout))):
         if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
             return True
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= until:
             break
     return False

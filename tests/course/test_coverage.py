@@ -1,7 +1,8 @@
 """La table de couverture (course/couverture.md) couvre chaque section de chaque document source.
 
-Les documents sources sont les cinq textes de ``/work/shared/seeds/`` (ou du dossier désigné par
-``KUBELAB_SEEDS``) ; le test est sauté s'ils ne sont pas là. Une « section » est :
+Les documents sources sont les cinq textes de ``../shared/seeds/``, à côté du dépôt (pour un
+worktree git, à côté de son dépôt principal), ou du dossier désigné par ``KUBELAB_SEEDS`` ;
+le test échoue s'ils ne sont pas là. Une « section » est :
 
 * dans un document Markdown, chaque titre ``#`` hors des blocs de code ;
 * dans un document en texte brut, la première ligne, chaque première ligne après un filet
@@ -23,7 +24,22 @@ import pytest
 
 from .sitebuild import REPO
 
-SEEDS = Path(os.environ.get("KUBELAB_SEEDS", "/work/shared/seeds"))
+
+def seeds_folder() -> Path:
+    """``$KUBELAB_SEEDS``, else ``../shared/seeds`` beside the repository (or beside the main checkout
+    when this one is a git worktree, whose ``.git`` file names the main repository's ``.git``)."""
+    if os.environ.get("KUBELAB_SEEDS"):
+        return Path(os.environ["KUBELAB_SEEDS"])
+    checkout = REPO
+    dot_git = REPO / ".git"
+    if dot_git.is_file() and dot_git.read_text().startswith("gitdir:"):
+        git_dir = Path(dot_git.read_text().split(":", 1)[1].strip())
+        if git_dir.parent.name == "worktrees":
+            checkout = git_dir.parent.parent.parent
+    return checkout.parent / "shared" / "seeds"
+
+
+SEEDS = seeds_folder()
 COVERAGE = REPO / "course" / "couverture.md"
 
 # Caractères admis dans un mot « propre » : ASCII imprimable et lettres françaises. Les émojis
@@ -93,7 +109,11 @@ def seed_files() -> list[Path]:
     return sorted(p for p in SEEDS.glob("*") if p.is_file()) if SEEDS.is_dir() else []
 
 
-@pytest.mark.skipif(not seed_files(), reason=f"documents sources absents ({SEEDS})")
+def test_the_seeds_are_there() -> None:
+    """Are the source documents in ../shared/seeds (else nothing below would be checked)?"""
+    assert seed_files(), f"documents sources absents : {SEEDS} (ou KUBELAB_SEEDS)"
+
+
 @pytest.mark.parametrize("seed", seed_files(), ids=lambda p: p.name[:3])
 def test_every_seed_section_is_covered(seed: Path) -> None:
     covered = {normalize(title) for title, _ in coverage_rows()}

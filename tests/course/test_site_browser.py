@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from kubelab.waiting import scaled
+
 from .sitebuild import Build
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,7 +77,7 @@ def base_url(built_site: Build, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     url = f"http://127.0.0.1:{port}{SUBPATH}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + scaled(20)
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:

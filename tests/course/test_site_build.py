@@ -5,8 +5,9 @@
 * chaque lab a sa page, qui renvoie vers son chapitre, son notebook et sa commande de correction ;
 * les manifestes des labs sont **inclus** depuis ``labs/<id>/starter|solution/`` ; un dossier
   absent donne « Solution à venir » ;
-* le barème vient de ``kubelab.catalog`` quand il répond (cachées comptées, jamais détaillées),
-  sinon de ``lab.yaml`` ;
+* le barème vient de ``kubelab.catalog`` (cachées comptées, jamais détaillées), de ``lab.yaml``
+  pour un lab en préparation (``work_in_progress: true``) ; un lab que le catalogue refuse
+  arrête la construction en le nommant ;
 * ``KUBELAB_HIDE_SOLUTIONS=1`` retire tout texte de solution du site, index de recherche compris.
 """
 
@@ -134,9 +135,12 @@ class Lab:
     id: str
     checks: tuple
 
+class WorkInProgress(Exception):
+    pass
+
 def load_lab(lab_id):
     if lab_id != "{lab_id}":
-        raise RuntimeError("pas encore de correcteur")
+        raise WorkInProgress(lab_id)
     return Lab(lab_id, (
         Check("policy-default-deny", "Refus par défaut : entrée et sortie", 3, "réseau"),
         Check("dns-open", "DNS ouvert vers CoreDNS seulement", 2, "réseau"),
@@ -169,6 +173,7 @@ def fake_labs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (lab / "alternatives" / "autre" / "expect.yaml").write_text("checks: [attente-non-publiee]\n")
     meta = yaml.safe_load((lab / "lab.yaml").read_text(encoding="utf-8"))
     meta["checks"] = {"a-check": 4, "b-check": 6}
+    meta["work_in_progress"] = True  # no grader knows these checks: the page takes lab.yaml's
     (lab / "lab.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
     shutil.rmtree(labs / without / "solution", ignore_errors=True)
 
@@ -208,6 +213,19 @@ def test_scoring_table_comes_from_catalog(fake_labs: dict, tmp_path: Path) -> No
     assert "secret-matrix" not in html and "Intitulé-caché" not in html
     assert "1 vérification cachée" in html.replace("\u00a0", " ")
     assert "<strong>10</strong>" in html
+
+
+def test_a_lab_the_catalog_refuses_stops_the_build(tmp_path: Path) -> None:
+    """A lab whose lab.yaml names checks its grader does not have (and is not in progress): does the
+    build fail naming the lab, rather than publish a scoring table nobody grades?"""
+    labs = copy_labs(tmp_path / "labs")
+    path = labs / LAB_IDS[0] / "lab.yaml"
+    meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    meta["checks"] = {"inconnue-du-correcteur": 3}
+    path.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    build = build_site(tmp_path / "site", env={"KUBELAB_LABS": str(labs)})
+    assert build.returncode != 0, "la construction a réussi avec un barème que le correcteur ne connaît pas"
+    assert f"lab {LAB_IDS[0]}" in build.output and "inconnues du correcteur" in build.output, build.output[-3000:]
 
 
 def test_hidden_build_removes_included_solutions(fake_labs: dict, tmp_path: Path) -> None:

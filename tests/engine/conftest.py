@@ -14,7 +14,7 @@ import datetime
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
 from kubelab.objects import is_ready
 from kubelab.pytest_plugin import create_namespace
-from kubelab.waiting import named, wait_for
+from kubelab.waiting import named, scaled, wait_for
 
 LAB03 = "03-stockage-pvc"
 MUTATING_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
@@ -137,13 +137,12 @@ def bind_cluster_role(api: KubeApi, user: str, role: str) -> str:
 
 def wait_authorized(api: KubeApi, user: str, verb: str, resource: str, namespace: str | None = None,
                     timeout: float = 20.0) -> None:
-    """RBAC caches are eventually consistent: wait until a SubjectAccessReview says yes."""
-    import time
-
+    """RBAC caches are eventually consistent: ask a SubjectAccessReview again until it says yes
+    (nothing to watch), for at most ``timeout`` seconds times the timeout factor."""
     attributes = {"verb": verb, "resource": resource, **({"namespace": namespace} if namespace else {})}
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
               "spec": {"user": user, "resourceAttributes": attributes}}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         if api.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", review)["status"].get("allowed"):
             return
@@ -159,7 +158,7 @@ def solve_lab03(api: KubeApi, namespace: str, variant: str = "solution") -> Lab:
     lab = load_lab(LAB03)
     setup(api, lab, namespace)
     apply_variant(api, lab, variant, namespace)
-    wait_for(api, "v1", "Pod", named("postgres-0", is_ready), namespace=namespace, timeout=90,
+    wait_for(api, "v1", "Pod", named("postgres-0", is_ready), namespace=namespace, timeout=scaled(90),
              what="le pod postgres-0 prêt")
     return lab
 
@@ -192,12 +191,15 @@ def audit_events(sandbox: Any, user: str | None = None) -> list[Obj]:
     return events
 
 
-def settled_audit_events(sandbox: Any, user: str, minimum: int, timeout: float = 5.0) -> list[Obj]:
-    """The user's audit events once there are ``minimum`` of them (the log is written in blocking
-    mode, but allow the last flush), or whatever is there after ``timeout``."""
-    deadline = time.monotonic() + timeout
+def settled_audit_events(sandbox: Any, user: str | None, minimum: int, timeout: float = 5.0,
+                         matching: Callable[[Obj], bool] = lambda event: True) -> list[Obj]:
+    """The audit events of ``user`` (of everyone: ``None``) that are ``matching``, once there are
+    ``minimum`` of them (the log is written in blocking mode, but allow the last flush), or
+    whatever is there after ``timeout`` seconds times the timeout factor. A file has nothing to
+    watch: it is read again every 0.1 s."""
+    deadline = time.monotonic() + scaled(timeout)
     while True:
-        events = audit_events(sandbox, user)
+        events = [event for event in audit_events(sandbox, user) if matching(event)]
         if len(events) >= minimum or time.monotonic() > deadline:
             return events
         time.sleep(0.1)

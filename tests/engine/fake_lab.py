@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kubelab.catalog import Lab
 from kubelab.checks import Check, Registry, Verdict, passed
-from kubelab.cluster_state import SnapshotState
+from kubelab.cluster_state import ClusterState, SnapshotState
 
 FAKE_ID = "99-faux-lab"
 FAKE_NAMESPACE = "faux"
@@ -23,14 +23,14 @@ def build_lab(hang: float = 5.0, timeout: float = 0.5, hung: int = 1, crash: boo
     """``hung`` checks that sleep ``hang`` s with a ``timeout`` s deadline, one that raises, two that pass."""
     registry = Registry()
 
-    def fast(state) -> Verdict:  # noqa: ANN001
+    def fast(state: ClusterState) -> Verdict:
         return passed("Tout va bien.")
 
-    def sleeper(state) -> Verdict:  # noqa: ANN001
+    def sleeper(state: ClusterState) -> Verdict:
         time.sleep(hang)
         return passed("Réveillé.")
 
-    def crasher(state) -> Verdict:  # noqa: ANN001
+    def crasher(state: ClusterState) -> Verdict:
         raise ValueError("boum")
 
     registry.check("rapide-avant", title="Rapide avant", category="configuration", hint="rien",

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from kubelab.catalog import load_lab
-from kubelab.cluster_state import LiveState
 from kubelab.grading import grade
 from kubelab.kube_api import PAGE_SIZE, KubeApi
+from kubelab.live_state import LiveState
 from kubelab.pytest_plugin import create_namespace
-from tests.engine.conftest import LAB03, audit_events, solve_lab03
+from kubelab.waiting import scaled
+from tests.engine.conftest import LAB03, audit_events, settled_audit_events, solve_lab03
 
 FILLERS = 5000
 WORKERS = 8
@@ -55,16 +56,16 @@ def test_crowded_namespace_grades_full_marks_with_paginated_lists(sandbox: Any, 
     lab = load_lab(LAB03)
     listing_uri = f"/api/v1/namespaces/{crowded}/secrets?"
 
-    def secret_lists() -> list[dict]:
-        return [e for e in audit_events(sandbox) if e.get("verb") == "list"
-                and e.get("requestURI", "").startswith(listing_uri) and e.get("stage") == "ResponseComplete"]
+    def secret_list(event: dict[str, Any]) -> bool:
+        return (event.get("verb") == "list" and event.get("requestURI", "").startswith(listing_uri)
+                and event.get("stage") == "ResponseComplete")
 
-    before_lists = len(secret_lists())
+    before_lists = len([e for e in audit_events(sandbox) if secret_list(e)])
     before = dict(kube_api.counter.counts)
     durations = []
     for _ in range(3):
         started = time.perf_counter()
-        report = grade(lab, LiveState(kube_api, crowded, lab.reads, lab.probes), wait=30)
+        report = grade(lab, LiveState(kube_api, crowded, lab.reads, lab.probes), wait=scaled(30))
         durations.append(time.perf_counter() - started)
         assert report.score == report.max_score, "\n".join(f"{r.outcome.value} {r.check.id}: {r.message}"
                                                            for r in report.results)
@@ -73,10 +74,10 @@ def test_crowded_namespace_grades_full_marks_with_paginated_lists(sandbox: Any, 
     pages = -(-(FILLERS + 1) // PAGE_SIZE)
     assert gets >= 3 * (pages + len(lab.reads) - 1), f"{gets} GET pour 3 corrections : la LIST n'est pas paginée"
 
-    time.sleep(0.5)
-    lists = secret_lists()[before_lists:]
+    lists = settled_audit_events(sandbox, None, before_lists + 3 * pages, matching=secret_list)[before_lists:]
     assert len(lists) == 3 * pages, [e["requestURI"] for e in lists]
     assert all(f"limit={PAGE_SIZE}" in e["requestURI"] for e in lists)
     assert sum("continue=" in e["requestURI"] for e in lists) == 3 * (pages - 1)
-    print(f"correction de {FILLERS + 1} Secrets en {pages} pages : médiane {statistics.median(durations) * 1000:.0f} ms")
+    print(f"correction de {FILLERS + 1} Secrets en {pages} pages : "
+          f"médiane {statistics.median(durations) * 1000:.0f} ms")
     assert statistics.median(durations) < 10.0

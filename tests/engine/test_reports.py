@@ -30,7 +30,7 @@ from kubelab.catalog import load_lab
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
 from kubelab.pytest_plugin import create_namespace
-from kubelab.waiting import wait_for
+from kubelab.waiting import scaled, wait_for
 from tests.engine.conftest import LAB03
 from tests.helpers import REPO, run_cli
 
@@ -75,7 +75,7 @@ def graded(kube_api: KubeApi, admin_kubeconfig: Path, tmp_path_factory: pytest.T
         # the mutant's claim stays Pending; wait for the PV controller's Warning about it
         wait_for(kube_api, "v1", "Event", lambda events: any(
             e.get("type") == "Warning" and e["involvedObject"].get("name") == "postgres-data" for e in events),
-            namespace=namespaces["mutant"], timeout=60, what="l'événement du PVC")
+            namespace=namespaces["mutant"], timeout=scaled(60), what="l'événement du PVC")
         cluster = ["--kubeconfig", str(admin_kubeconfig)]
         reports = {
             "solution": _grade_all(out / "solution", "-n", namespaces["solution"], "--wait", "60", *cluster),

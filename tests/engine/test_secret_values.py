@@ -87,7 +87,8 @@ def test_no_secret_value_in_any_output(planted: tuple[str, dict[str, str]], admi
     assert leaks == [], "valeur de Secret divulguée :\n" + "\n".join(leaks)
 
     stored = json.loads(snap.read_text(encoding="utf-8"))
-    secret = next(o for o in stored["lists"][f"v1/Secret@{namespace}"] if o["metadata"]["name"] == "postgres-credentials")
+    secret = next(o for o in stored["lists"][f"v1/Secret@{namespace}"]
+                  if o["metadata"]["name"] == "postgres-credentials")
     assert secret["data"] == {"POSTGRES_PASSWORD": None, "POSTGRES_USER": None}  # keys kept, values gone
     assert "stringData" not in secret
     assert LAST_APPLIED not in (secret["metadata"].get("annotations") or {})

@@ -18,7 +18,8 @@ LAB = load_lab("01-explorer-cluster")
 NAMESPACE = LAB.namespace
 
 
-def _state(facts: dict[str, str], version: str = "v1.35.7", kube_system_pods: tuple[str, ...] = ("coredns-abc",)) -> SnapshotState:
+def _state(facts: dict[str, str], version: str = "v1.35.7",
+           kube_system_pods: tuple[str, ...] = ("coredns-abc",)) -> SnapshotState:
     lists: dict[str, list[dict[str, Any]]] = {read.key(NAMESPACE): [] for read in LAB.reads}
     lists["v1/Event@" + NAMESPACE] = []
     lists[f"v1/ConfigMap@{NAMESPACE}"] = [{"metadata": {"name": "cluster-facts"}, "data": facts}]
@@ -26,7 +27,8 @@ def _state(facts: dict[str, str], version: str = "v1.35.7", kube_system_pods: tu
     lists["v1/Service@kube-system"] = [{"metadata": {"name": "kube-dns"}, "spec": {"clusterIP": "10.152.183.10"}}]
     lists["storage.k8s.io/v1/StorageClass@cluster"] = [
         {"metadata": {"name": "other"}},
-        {"metadata": {"name": "microk8s-hostpath", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}},
+        {"metadata": {"name": "microk8s-hostpath",
+                      "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}},
     ]
     lists["v1/Pod@kube-system"] = [{"metadata": {"name": name}} for name in kube_system_pods]
     probes = {"server-version": {"result": {"gitVersion": version, "major": "1", "minor": "35"}}}
@@ -75,7 +77,8 @@ def test_each_wrong_fact_costs_its_own_check() -> None:
 def test_control_plane_pods_on_kubeadm() -> None:
     """On a kubeadm cluster (static pods in kube-system), is « true » the right answer?"""
     pods = ("coredns-abc", "kube-apiserver-cp1", "kube-scheduler-cp1")
-    assert _verdict("fact-control-plane-pods", _state({**RIGHT, "control-plane-pods": "True"}, kube_system_pods=pods)).passed
+    capitalised = _state({**RIGHT, "control-plane-pods": "True"}, kube_system_pods=pods)
+    assert _verdict("fact-control-plane-pods", capitalised).passed
     verdict = _verdict("fact-control-plane-pods", _state(RIGHT, kube_system_pods=pods))
     assert not verdict.passed and "`kube-apiserver-cp1`" in verdict.message
 

@@ -56,7 +56,8 @@ def _state(namespace: str, label: str) -> SnapshotState:
     ("etudiant-3", "dev", True), ("etudiant-3", "etudiant-3", True), ("etudiant-3", "staging", False),
 ])
 def test_lab_namespace_environment_label(namespace: str, label: str, ok: bool) -> None:
-    """In another namespace than `dev`, is `environment` = `dev` or that namespace's name (as the notebook writes it) accepted?"""
+    """In another namespace than `dev`, is `environment` = `dev` or that namespace's name (as the notebook writes it)
+    accepted?"""
     verdict = lab02.namespaces_labeled(_state(namespace, label))
     assert verdict.passed is ok, verdict.message
 
@@ -99,7 +100,8 @@ def test_quota_applied_just_now_is_enforced_by_the_probe(kube_api: KubeApi, name
     small = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "avant", "namespace": namespace},
              "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
     kube_api.create(small, dry_run=True)
-    kube_api.apply({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "dev-quota", "namespace": namespace},
+    kube_api.apply({"apiVersion": "v1", "kind": "ResourceQuota",
+                    "metadata": {"name": "dev-quota", "namespace": namespace},
                     "spec": {"hard": {"requests.cpu": "2", "limits.cpu": "4"}}})
     answer = lab02.greedy_dry_run(kube_api, namespace)
     assert answer["refused"] and answer["status"] == 403, answer
@@ -109,7 +111,8 @@ def test_quota_applied_just_now_is_enforced_by_the_probe(kube_api: KubeApi, name
 def test_setup_keeps_a_reference_namespace_that_holds_work(kube_api: KubeApi, namespace: str) -> None:
     """A `monitoring` made by the reference solution, where lab 09 was done since: does « lab setup » keep it?"""
     kube_api.apply(_namespace("monitoring", marked=True))
-    kube_api.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prometheus-config", "namespace": "monitoring"},
+    kube_api.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "prometheus-config", "namespace": "monitoring"},
                     "data": {"prometheus.yml": "scrape_configs: []\n"}})
     try:
         setup(kube_api, LAB, namespace)

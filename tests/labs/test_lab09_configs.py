@@ -39,8 +39,9 @@ def test_duplicate_keys_are_refused_like_go_strict_unmarshal() -> None:
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("scrape_config: []\n", "`scrape_config` : champ inconnu"),
-    ("scrape_configs:\n  - job_name: a\n  - job_name: a\n", "`scrape_configs[1].job_name` : le job « a » est déjà défini"),
-    ("global: {scrape_interval: 30}\n", "`global.scrape_interval` devrait être une durée"),
+    ("scrape_configs:\n  - job_name: a\n  - job_name: a\n",
+     "`scrape_configs[1].job_name` : le job « a » est déjà défini"),
+    ("global: {scrape_interval: 30}\n", "`global.scrape_interval` : durée attendue"),
     ("scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pods}]}]\n",
      "`scrape_configs[0].kubernetes_sd_configs[0].role` devrait être un rôle de découverte"),
     ("- job_name: a\n", "le document devrait être un mapping"),
@@ -87,9 +88,11 @@ def test_first_matching_route_wins_unless_continue() -> None:
 
 def test_regex_matchers_are_anchored_and_several_matchers_all_apply() -> None:
     """Un matcher `=~` est-il ancré, et plusieurs matchers doivent-ils tous correspondre ?"""
-    config = parse_alertmanager(ROOT + "    - matchers: ['severity=~\"crit\"', 'team=\"a\"']\n      receiver: critical\n")
+    config = parse_alertmanager(ROOT + "    - matchers: ['severity=~\"crit\"', 'team=\"a\"']\n      receiver: "
+                                       "critical\n")
     assert config.receivers_for({"severity": "critical", "team": "a"}) == ["default"]
-    config = parse_alertmanager(ROOT + "    - matchers: ['severity=\"critical\",team=\"a\"']\n      receiver: critical\n")
+    config = parse_alertmanager(ROOT + "    - matchers: ['severity=\"critical\",team=\"a\"']\n      receiver: "
+                                       "critical\n")
     assert config.receivers_for({"severity": "critical"}) == ["default"]
     assert config.receivers_for({"severity": "critical", "team": "a"}) == ["critical"]
 

@@ -15,7 +15,7 @@ from kubelab.grading import grade_live
 from kubelab.kube_api import KubeApi, RefusedError
 from kubelab.lab_setup import setup, variant_objects
 from kubelab.manifests import apply_all
-from kubelab.waiting import wait_for
+from kubelab.waiting import scaled, wait_for
 
 LAB = "10-incidents"
 INCIDENTS = {"api-pods-ready", "worker-image-pulled", "uploads-claim-bound", "web-service-selects-web-pods",
@@ -32,11 +32,12 @@ def test_setup_shows_every_incident_with_its_symptom(kube_api: KubeApi, namespac
     wait_for(kube_api, "v1", "Pod", lambda pods: any(
         (s.get("restartCount") or 0) >= 1 for p in pods if p["metadata"]["name"].startswith("api-")
         for s in p.get("status", {}).get("containerStatuses") or []), namespace=namespace, what="le crash de api")
-    report = grade_live(LAB, kube_api, namespace, wait=5)
+    report = grade_live(LAB, kube_api, namespace, wait=scaled(5))
     assert report.failed_ids() == INCIDENTS, [(r.check.id, r.message) for r in report.results]
     messages = {r.check.id: _plain(r.message) for r in report.results}
     assert "(trouvé : 1 pod en CrashLoopBackOff, " in messages["api-pods-ready"]
-    assert "1 pod en ImagePullBackOff, image `registry.corp.invalid/library/busybox:1.37`" in messages["worker-image-pulled"]
+    assert ("1 pod en ImagePullBackOff, image `registry.corp.invalid/library/busybox:1.37`"
+            in messages["worker-image-pulled"])
     assert "la StorageClass `fast-ssd` n'existe pas" in messages["uploads-claim-bound"]
     assert "qui ne désigne aucun pod" in messages["web-service-selects-web-pods"]
     assert "`web:8080`" in messages["web-ingress-backend-port"]
@@ -64,7 +65,7 @@ def test_recreating_uploads_under_its_own_name_is_accepted(kube_api: KubeApi, na
         c["metadata"]["name"] == "uploads" for c in claims), namespace=namespace, timeout="deletion",
         what="la suppression du PVC uploads")
     apply_all(kube_api, [fixed_claim], namespace)
-    report = grade_live(LAB, kube_api, namespace, wait=30)
+    report = grade_live(LAB, kube_api, namespace, wait=scaled(30))
     assert report.score == lab.max_points, [(r.check.id, r.message) for r in report.results if r.points == 0]
     assert "Le PVC `uploads`, monté par le volume `uploads` de `files`, est Bound" in \
         _plain(report.result("uploads-claim-bound").message)

@@ -15,9 +15,10 @@ from kubelab import snapshot
 from kubelab.catalog import Lab, available_labs
 from kubelab.grading import grade, live_state
 from kubelab.kube_api import KubeApi
-from kubelab.lab_setup import apply_variant, read_expectation, setup, variants
+from kubelab.lab_setup import apply_variant, read_expectation, setup_all, variants
 from kubelab.outcomes import GradeReport, Outcome
 from kubelab.typography import french
+from kubelab.waiting import scaled
 
 STARTER_MAX_SHARE = 0.4
 WAIT = {"solution": 30.0, "alternatives": 30.0, "mutants": 8.0, "starter": 5.0}
@@ -35,10 +36,10 @@ def _cases() -> list[pytest.param]:
 
 def _grade_variant(api: KubeApi, lab: Lab, variant: str, namespace: str, tmp_path: Path,
                    waits: dict[str, float] = WAIT) -> tuple[GradeReport, GradeReport]:
-    setup(api, lab, namespace)
+    setup_all(api, lab, namespace)
     apply_variant(api, lab, variant, namespace)
     state = live_state(lab, api, namespace, allow=("dry-run",))
-    live = grade(lab, state, wait=waits[variant.split("/")[0]])
+    live = grade(lab, state, wait=scaled(waits[variant.split("/")[0]]))
     path = tmp_path / "state.snapshot.json"
     snapshot.write(snapshot.capture(lab, state), path)
     stored, _ = snapshot.load_state(lab, path)

@@ -11,6 +11,7 @@ from kubelab.catalog import load_lab, module_name
 from kubelab.grading import grade, live_state
 from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import apply_variant, setup
+from kubelab.waiting import scaled
 
 pytest_plugins = ["pytester"]
 
@@ -22,7 +23,7 @@ def _snapshot_of(api: KubeApi, namespace: str, variant: str, path: Path) -> Path
     setup(api, lab, namespace)
     apply_variant(api, lab, variant, namespace)
     state = live_state(lab, api, namespace)
-    grade(lab, state, wait=30)
+    grade(lab, state, wait=scaled(30))
     snapshot.write(snapshot.capture(lab, state), path)
     return path
 

@@ -4,8 +4,8 @@ Cases are batched through NCA's scheme files (one network config and one
 ``connectivityMap`` query per case, ``txt_no_fw_rules`` output in one file per case), one
 NCA process per batch, the batches in parallel. Each output line reads
 ``SOURCE => DESTINATION : CONNECTIONS`` (a pair may have several lines, to be ORed) where a
-source is ``ns/pod[Pod]`` or an address range, and CONNECTIONS is ``All connections``, ``{protocols:TCP, UDP,dst_ports:80,8000-9000},…``
-or ``All but {…}``.
+source is ``ns/pod[Pod]`` or an address range, and CONNECTIONS is ``All connections``,
+``{protocols:TCP, UDP,dst_ports:80,8000-9000},…`` or ``All but {…}``.
 """
 
 from __future__ import annotations

@@ -69,7 +69,8 @@ def test_json_document_is_complete_and_stable() -> None:
 
 def test_findings_text() -> None:
     text = findings_text(lint(NAMESPACES, PODS, POLICIES))
-    assert text.startswith("Analyse des politiques\u00a0: 1 problème\n- [avertissement] policy-selects-no-pod (app/typo)")
+    assert text.startswith("Analyse des politiques\u00a0: 1 problème\n- [avertissement] policy-selects-no-pod "
+                           "(app/typo)")
     assert findings_text([]) == "Analyse des politiques\u00a0: aucun problème détecté.\n"
 
 

@@ -324,7 +324,8 @@ def test_explanation_of_blocked_egress() -> None:
 def test_explanation_of_a_pod_selected_for_the_other_direction_only() -> None:
     policies = [policy("db-out", podSelector=labels(role="db"), policyTypes=["Egress"])]
     cell = explain(policies, "app/web", "app/db", "5432")
-    assert f"n'est isolé en entrée par aucune politique ({q('app/db-out')} ne concerne que la sortie)" in cell.explanation
+    expected = f"n'est isolé en entrée par aucune politique ({q('app/db-out')} ne concerne que la sortie)"
+    assert expected in cell.explanation
 
 
 def test_explanation_hints_at_the_allowed_ports_and_missing_named_ports() -> None:
@@ -338,11 +339,13 @@ def test_explanation_hints_at_the_allowed_ports_and_missing_named_ports() -> Non
 def test_explanation_of_an_abstract_source() -> None:
     cell = explain([policy("db", podSelector=labels(role="db"), ingress=[ALLOW_WEB])], "other/*", "app/db", "5432")
     assert cell.egress is None and not cell.allowed
-    assert "Sortie\u00a0: non analysée" in cell.explanation and f"tout pod du namespace {q('other')}" in cell.explanation
+    assert "Sortie\u00a0: non analysée" in cell.explanation
+    assert f"tout pod du namespace {q('other')}" in cell.explanation
 
 
 def test_explanation_of_a_partly_allowed_cidr() -> None:
-    policies = [policy("web", podSelector=labels(role="web"), ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/9"}}]}])]
+    policies = [policy("web", podSelector=labels(role="web"),
+                       ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/9"}}]}])]
     cell = explain(policies, "10.0.0.0/8", "app/web", "80")
     assert not cell.allowed and "seule une partie est autorisée, par ingress[0]" in cell.explanation
 
@@ -404,7 +407,8 @@ def test_lint_namespace_selector_matches_nothing() -> None:
 
 
 def test_lint_named_port_unresolved() -> None:
-    findings = lint(NAMESPACES, PODS, [policy("api", podSelector=labels(role="api"), ingress=[{"ports": [{"port": "grpc"}]}])])
+    policies = [policy("api", podSelector=labels(role="api"), ingress=[{"ports": [{"port": "grpc"}]}])]
+    findings = lint(NAMESPACES, PODS, policies)
     assert [(f.id, f.subject) for f in findings] == [("named-port-unresolved", "ingress[0].ports[0]")]
     assert q("grpc") in findings[0].message
     assert ids([policy("api", podSelector=labels(role="api"), ingress=[{"ports": [{"port": "metrics"}]}])]) == []

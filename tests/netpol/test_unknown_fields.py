@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kubelab import api_schema
 from kubelab.kube_api import KubeApi
 from kubelab.netpol import fields
 from kubelab.netpol.loading import load_directory
@@ -91,6 +92,6 @@ def test_every_lab_manifest_passes() -> None:
 
 
 def test_stored_schema_is_the_sandbox_api(kube_api: KubeApi) -> None:
-    """The stored fields are those the sandbox's API server publishes (regenerate: python -m kubelab.netpol.fields)."""
+    """The stored fields are those the sandbox's API server publishes (regenerate: python -m kubelab.api_schema)."""
     stored = json.loads(fields.SCHEMA_FILE.read_text(encoding="utf-8"))
-    assert fields.extract(kube_api) == stored
+    assert api_schema.fetch(kube_api) == stored

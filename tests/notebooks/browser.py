@@ -27,12 +27,12 @@ from typing import Any
 
 import pytest
 
+from kubelab.waiting import scaled
+
 from .nbtools import BIN, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = REPO / "test-output" / "notebooks"
-SLOW = float(os.environ.get("KUBELAB_TEST_SLOWNESS", "1"))
-"""Raise it on a slow machine: every wait of these tests is multiplied by it."""
 
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium absent : apt-get install -y chromium (ou scripts/setup.sh --browser)")
@@ -60,14 +60,14 @@ def dismiss_news(page: Any) -> None:
     news = page.locator(".Toastify__toast", has_text="Jupyter news").locator("button", has_text=re.compile("^No$"))
     try:
         news.first.wait_for(timeout=ms(3))
-    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the question did not come
+    except Exception:  # Playwright's TimeoutError: the question did not come
         return
     news.first.click()
 
 
 def ms(seconds: float) -> float:
-    """Playwright's timeouts are in milliseconds, scaled by ``KUBELAB_TEST_SLOWNESS``."""
-    return seconds * 1000 * SLOW
+    """Playwright's timeouts are in milliseconds, scaled by ``$KUBELAB_TIMEOUT_FACTOR``."""
+    return scaled(seconds) * 1000
 
 
 def _free_port() -> int:
@@ -101,7 +101,7 @@ def jupyterlab(root: Path, env: dict[str, str], state: Path) -> Iterator[Jupyter
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60 * SLOW
+        deadline = time.monotonic() + scaled(60)
         while True:
             try:
                 if _request(f"{url}/api/status", token) == 200:

@@ -17,6 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade, is_grade
 
+from kubelab.waiting import scaled
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BIN = Path(sys.executable).parent
@@ -61,10 +63,12 @@ def kernel_env(kubeconfig: Path | str, namespace: str | None = None, **extra: st
     return env
 
 
-def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str], timeout: int = 180) -> nbformat.NotebookNode:
-    """Exécute le notebook dans ``folder`` (répertoire de travail du noyau) avec ``env``."""
+def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str],
+            timeout: int = 180) -> nbformat.NotebookNode:
+    """Exécute le notebook dans ``folder`` (répertoire de travail du noyau) avec ``env`` ; ``timeout``
+    par cellule, multiplié par le facteur des délais (les cellules attendent le cluster)."""
     folder.mkdir(parents=True, exist_ok=True)
-    client = NotebookClient(notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
+    client = NotebookClient(notebook, kernel_name="python3", timeout=int(scaled(timeout)), allow_errors=True,
                             resources={"metadata": {"path": str(folder)}})
     client.execute(env=env)
     return notebook
@@ -162,5 +166,6 @@ class Course:
         done = subprocess.run([str(BIN / "nbgrader"), *args, *self.options()], cwd=cwd or self.root, env=env,
                               capture_output=True, text=True, timeout=900)
         if check and done.returncode != 0:
-            raise AssertionError(f"nbgrader {' '.join(args)} a échoué ({done.returncode}) :\n{done.stdout}\n{done.stderr}")
+            raise AssertionError(f"nbgrader {' '.join(args)} a échoué "
+                                 f"({done.returncode}) :\n{done.stdout}\n{done.stderr}")
         return done

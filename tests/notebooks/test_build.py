@@ -42,7 +42,7 @@ def test_test_cells_carry_the_lab_points(lab: Lab) -> None:
     notebook = builder().build(lab)
     cells = _cells(notebook, "verification")
     assert [c.metadata["kubelab"]["check"] for c in cells] == [check.id for check in lab.checks]
-    for cell, check in zip(cells, lab.checks):
+    for cell, check in zip(cells, lab.checks, strict=True):
         meta = cell.metadata["nbgrader"]
         assert meta["grade"] and meta["locked"] and not meta["solution"]
         assert meta["points"] == check.points
@@ -125,7 +125,8 @@ def test_text_follows_french_typography(lab: Lab) -> None:
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             prose = re.sub(r"```.*?```|`[^`\n]*`|\]\([^)]*\)", "", cell.source, flags=re.S)
-            assert not NBSP_BEFORE.search(prose), f"{cell.id} : {NBSP_BEFORE.search(prose).group()!r} dans {prose[:200]!r}"
+            found = NBSP_BEFORE.search(prose)
+            assert not found, f"{cell.id} : {found.group()!r} dans {prose[:200]!r}"
 
 
 def test_statement_admonitions_become_quotes() -> None:
@@ -142,7 +143,8 @@ def test_statement_admonitions_become_quotes() -> None:
 def test_refusal_names_the_field_in_french() -> None:
     """Un refus 422 du serveur devient-il « champ … : valeur obligatoire manquante » ?"""
     body = {"details": {"causes": [
-        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.template.spec.containers[0].image"},
+        {"reason": "FieldValueRequired", "message": "Required value",
+         "field": "spec.template.spec.containers[0].image"},
         {"reason": "FieldValueInvalid", "message": "Invalid value: -1: must be greater than or equal to 0",
          "field": "spec.replicas"}]}}
     problems = applying.problems_from(RefusedError("refusé", 422, body),
@@ -155,7 +157,8 @@ def test_refusal_names_the_field_in_french() -> None:
 
 def test_unknown_field_from_server_side_apply_is_the_learners_mistake() -> None:
     """L'erreur 500 « field not declared in schema » de server-side apply nomme-t-elle le champ ?"""
-    message = ('PATCH … a échoué (500) : failed to create typed patch object (ns/x; apps/v1, Kind=StatefulSet): errors:\n'
+    message = ('PATCH … a échoué (500) : failed to create typed patch object (ns/x; apps/v1, Kind=StatefulSet): '
+               'errors:\n'
                '  .spec.template.spec.containers[name="c"].imagee: field not declared in schema\n'
                '  .spec.replica: field not declared in schema')
     problems = applying.problems_from(ApiError(message, 500), {"kind": "StatefulSet", "metadata": {"name": "x"}})

@@ -257,6 +257,7 @@ BUILD_SKIP = ("installe tout (scripts/setup.sh, que scripts/test.sh lance avant 
               "lab apply, grade) est exécutée ici, une par une")
 REAL_NODE = ("un seul nœud réel par machine, qui modifie l'hôte (iptables, montages) : tests/realnode s'en sert ; "
              "arrêter le bac à sable ici couperait aussi celui des commandes qui suivent")
+SUITE = "des tests de la suite, que scripts/test.sh lance déjà"
 README_PLAN: dict[str, Step] = {
     "bash scripts/demo.sh": Step(skip=BUILD_SKIP),
     "bash scripts/test.sh": Step(skip="c'est la commande de la CI (.ci/run) qui lance ce test lui-même"),
@@ -299,6 +300,9 @@ README_PLAN: dict[str, Step] = {
     ".venv/bin/mkdocs build": Step(),
     "KUBELAB_HIDE_SOLUTIONS=1 .venv/bin/mkdocs build": Step(),
     ".venv/bin/mkdocs gh-deploy --force": Step(skip="publie sur GitHub : cette machine n'a pas accès à Internet"),
+    "bash scripts/static_checks.sh": Step(),
+    ".venv/bin/python -m pytest tests/engine/test_concurrency.py -q": Step(skip=SUITE),
+    "KUBELAB_TIMEOUT_FACTOR=3 .venv/bin/python -m pytest tests/sandbox": Step(skip=SUITE),
 }
 GUIDE_PLAN: dict[str, Step] = {
     "../.venv/bin/python build_notebooks.py": Step(),

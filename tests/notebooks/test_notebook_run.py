@@ -85,7 +85,8 @@ def test_released_notebooks_hold_no_secret_value(released: dict[str, nbformat.No
             for secret in secrets:
                 for key, value in build.secret_values(secret).items():
                     if build.SECRET_NAME.search(key):
-                        assert value not in text, f"{lab.id} : la valeur de {key} ({path.name}) est dans le notebook publié"
+                        assert value not in text, (f"{lab.id} : la valeur de {key} ({path.name}) est dans le "
+                                                   "notebook publié")
 
 
 def test_run_all_never_submits(tmp_path: Path, cluster_kubeconfig: Path, fresh_namespace,

@@ -14,6 +14,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.pytest_plugin import create_namespace
 from kubelab.sandbox.build import ensure_binaries
 from kubelab.sandbox.cluster import Sandbox
+from kubelab.waiting import scaled
 
 
 @dataclass
@@ -50,7 +51,9 @@ def real_namespace(request: pytest.FixtureRequest, real: RealCluster) -> Iterato
 
 
 def eventually(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.2) -> None:
-    """Poll a condition no watch can report (a connection that a policy starts refusing)."""
+    """Poll a condition no watch can report (a connection that a policy starts refusing), for at most
+    ``timeout`` seconds times the timeout factor."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

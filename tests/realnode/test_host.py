@@ -19,7 +19,7 @@ import pytest
 from kubelab.kube_api import KubeApi
 from kubelab.sandbox.cluster import Sandbox
 from kubelab.sandbox.realnode import host_state, layout, lifecycle, ownership
-from kubelab.waiting import wait_for
+from kubelab.waiting import scaled, wait_for
 from tests.helpers import REPO, apply_yaml
 
 pytestmark = [pytest.mark.real_node, pytest.mark.real_node_host]
@@ -65,7 +65,7 @@ spec:
 def _running(api: KubeApi, namespace: str, name: str) -> None:
     wait_for(api, "v1", "Pod", lambda pods: any(
         p["metadata"]["name"] == name and p.get("status", {}).get("phase") == "Running" for p in pods),
-        namespace=namespace, what=f"le pod {name} en Running", timeout=120)
+        namespace=namespace, what=f"le pod {name} en Running", timeout=scaled(120))
 
 
 def _use_the_node(sandbox: Sandbox) -> None:

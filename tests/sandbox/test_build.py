@@ -21,6 +21,15 @@ def test_missing_go_is_explained_in_french(tmp_path: Path) -> None:
     assert not (tmp_path / "sandbox" / "bin").exists()
 
 
+def test_toolchain_download_takes_the_proxy_from_the_environment(tmp_path: Path) -> None:
+    """Without Go, does kubelab fetch it only from the proxy GOPROXY names, and refuse in French when it is off?"""
+    result = run_cli("sandbox", "build", env={"KUBELAB_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin", "KUBELAB_GO": "",
+                                              "GOPROXY": "off"})
+    assert result.returncode == 2
+    assert "aucun proxy de modules n'est configuré pour le télécharger (GOPROXY=off)" in result.stderr
+    assert not (tmp_path / "go").exists() and not (tmp_path / "sandbox" / "bin").exists()
+
+
 def test_interrupted_build_leaves_no_cache_and_a_rerun_completes(tmp_path: Path) -> None:
     """Killed in the middle, does a build leave no half-filled cache, and does a rerun finish?"""
     env = {**os.environ, "KUBELAB_CACHE": str(tmp_path)}

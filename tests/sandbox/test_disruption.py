@@ -20,7 +20,10 @@ spec:
     metadata: {{labels: {{app: api}}}}
     spec:
       topologySpreadConstraints:
-      - {{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {{matchLabels: {{app: api}}}}}}
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: ScheduleAnyway
+        labelSelector: {{matchLabels: {{app: api}}}}
       containers: [{{name: api, image: nginx:1.27}}]
 ---
 apiVersion: policy/v1
@@ -65,8 +68,8 @@ def test_drain_respects_the_budget_and_pods_move_elsewhere(kube_api: KubeApi, na
         for victim in victims:
             _evict(kube_api, namespace, victim)
             wait_for(kube_api, "v1", "Pod",
-                     lambda ps: sum(is_ready(p) for p in ps if not p["metadata"].get("deletionTimestamp")) == 3
-                     and all(p["metadata"]["name"] != victim for p in ps),
+                     lambda ps, gone=victim: all(p["metadata"]["name"] != gone for p in ps)
+                     and sum(is_ready(p) for p in ps if not p["metadata"].get("deletionTimestamp")) == 3,
                      namespace=namespace, timeout="rollout", what="le remplacement du pod évincé")
         pods = kube_api.list("v1", "Pod", namespace)
         assert len(pods) == 3

@@ -26,7 +26,8 @@ spec:
 """
 
 
-def test_required_anti_affinity_spreads_three_replicas_and_a_fourth_stays_pending(kube_api: KubeApi, namespace: str) -> None:
+def test_required_anti_affinity_spreads_three_replicas_and_a_fourth_stays_pending(kube_api: KubeApi,
+                                                                                   namespace: str) -> None:
     """Are 3 replicas placed on 3 distinct nodes, and is a 4th left Pending by the scheduler?"""
     apply_yaml(kube_api, DEPLOYMENT.format(replicas=3), namespace)
     pods = wait_for(kube_api, "v1", "Pod", lambda ps: len([p for p in ps if is_ready(p)]) == 3,

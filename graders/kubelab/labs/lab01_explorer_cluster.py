@@ -21,6 +21,7 @@ from kubelab.objects import (
     containers,
     control_plane_pods,
     default_storage_class,
+    image_reference,
     is_ready,
     labels_of,
     listing,
@@ -74,16 +75,16 @@ PROBES = {"server-version": Probe(server_version)}
 # --- part 1: the facts ------------------------------------------------------------------------
 
 
-def _answer(state: ClusterState, key: str) -> tuple[str | None, Verdict | None]:
-    """The learner's value for ``key`` (stripped), or the verdict to return when there is none."""
+def _answer(state: ClusterState, key: str) -> tuple[str, Verdict | None]:
+    """The learner's value for ``key`` (stripped), or ``""`` and the verdict to return when there is none."""
     configmap = state.get("v1", "ConfigMap", FACTS)
     if configmap is None:
-        return None, failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune ConfigMap).",
-                            CONFIGMAP)
+        return "", failed(f"La ConfigMap `{FACTS}` devrait exister et donner la clé `{key}` (trouvé : aucune "
+                          "ConfigMap).", CONFIGMAP)
     value = (configmap.get("data") or {}).get(key)
     if value is None or not str(value).strip():
-        return None, failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
-                            f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
+        return "", failed(f"La ConfigMap `{FACTS}` devrait donner la clé `{key}` (trouvé : "
+                          f"{'absente' if value is None else 'vide'}).", CONFIGMAP)
     return str(value).strip(), None
 
 
@@ -110,7 +111,8 @@ def facts_configmap(state: ClusterState) -> Verdict:
     missing = [key for key in KEYS if key not in data]
     if missing:
         found = listing(sorted(data)) or "aucune clé"
-        return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : {found}).", CONFIGMAP)
+        return failed(f"La ConfigMap `{FACTS}` devrait avoir les clés {listing(missing)} (trouvé : "
+                      f"{found}).", CONFIGMAP)
     return passed(f"La ConfigMap `{FACTS}` a les cinq clés {listing(KEYS)}.", CONFIGMAP)
 
 
@@ -188,7 +190,8 @@ def fact_control_plane_pods(state: ClusterState) -> Verdict:
     if missing is not None:
         return missing
     observed = (f"des pods du plan de contrôle tournent dans `kube-system` ({listing(found)})" if found else
-                "aucun pod `kube-apiserver`, `kube-scheduler` ni `kube-controller-manager` ne tourne dans `kube-system`")
+                "aucun pod `kube-apiserver`, `kube-scheduler` ni `kube-controller-manager` ne tourne dans "
+                "`kube-system`")
     return _fact(state, "control-plane-pods", expected, answer.lower() == expected, f"car {observed}",
                  f"exact, {observed}")
 
@@ -206,7 +209,7 @@ MISSING_DEPLOYMENT = failed(f"Le Deployment `{APP}` devrait exister dans le name
 
 def _image_is_nginx(image: str) -> bool:
     """``nginx``, ``nginx:1.27``, ``docker.io/library/nginx@sha256:…`` alike."""
-    return image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] == "nginx"
+    return image_reference(image).name == "nginx"
 
 
 @check("hello-deployment", title="Le Deployment hello", category="configuration", course=COURSE,
@@ -265,7 +268,7 @@ def _service(state: ClusterState) -> dict | None:
 MISSING_SERVICE = failed(f"Le Service `{APP}` devrait exister dans le namespace du lab (trouvé : aucun).", SERVICE)
 
 
-def _target_port_ok(target: object, deployment: dict | None) -> bool:
+def _target_port_ok(target: int | str, deployment: dict | None) -> bool:
     """Does a Service's targetPort designate the container port 80 (by number or by name)?"""
     ports = container_ports(deployment or {})
     if isinstance(target, str) and not target.isdigit():

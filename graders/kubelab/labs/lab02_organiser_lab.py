@@ -24,17 +24,18 @@ from kubelab.claims import unbindable
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
 from kubelab.objects import (
-    containers,
+    all_containers,
     default_storage_class,
     is_ready,
     labels_of,
     listing,
     missing_resources,
     name_of,
-    pod_spec,
+    owned_by,
     pod_template,
     pods_of,
     quantity,
+    references,
     selects,
 )
 from kubelab.ports import IngressBackend, ingress_backends, port_text, service_port
@@ -114,7 +115,7 @@ def setup_lab(api: KubeApi, namespace: str) -> None:
                  timeout="deletion", what=f"la suppression des namespaces {', '.join(marked)}")
 
 
-GREEDY_POD = {
+GREEDY_POD: Obj = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "gourmand", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
     "spec": {"containers": [{"name": "gourmand", "image": "nginx:1.27", "resources": {
@@ -134,7 +135,8 @@ def greedy_dry_run(api: KubeApi, namespace: str) -> dict[str, Any]:
     """
     quotas = wait_for(api, "v1", "ResourceQuota",
                       lambda items: all((q.get("status") or {}).get("hard") for q in items),
-                      namespace=namespace, timeout="quota_synced", what=f"le calcul des quotas du namespace {namespace}")
+                      namespace=namespace, timeout="quota_synced", what="le calcul des quotas du namespace "
+                                                                        f"{namespace}")
     answer = greedy_pod_answer(api, namespace)
     deadline = time.monotonic() + TIMEOUTS["quota_admission"]
     while not answer["refused"] and any(quota_refuses_greedy_pod(q) for q in quotas) and time.monotonic() < deadline:
@@ -268,7 +270,8 @@ def dev_limitrange_defaults(state: ClusterState) -> Verdict:
         values = {k: v for item in items for k, v in (item.get(field) or {}).items()}
         missing = [resource for resource in ("cpu", "memory") if resource not in values]
         if missing:
-            problems.append(f"`{field}` pour {listing(missing)} (trouvé : {_labels_text(values) if values else 'absent'})")
+            problems.append(f"`{field}` pour {listing(missing)} (trouvé : "
+                            f"{_labels_text(values) if values else 'absent'})")
     if problems:
         return failed(f"Le LimitRange `{LIMITS}` devrait définir {' ; '.join(problems)}.", ref)
     defaults = {k: v for item in items for k, v in (item.get("default") or {}).items()}
@@ -349,10 +352,8 @@ def catalogue_resources(state: ClusterState) -> Verdict:
     deployment = _deployment(state)
     if deployment is None:
         return MISSING_DEPLOYMENT
-    spec = pod_spec(deployment)
     problems = [f"conteneur `{c.get('name', '?')}` : {listing(missing)}"
-                for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-                if (missing := missing_resources(c))]
+                for c in all_containers(deployment) if (missing := missing_resources(c))]
     if problems:
         return failed(f"Chaque conteneur du Deployment `{APP}` devrait déclarer requests et limits "
                       f"(manque : {' ; '.join(problems)}).", DEPLOYMENT)
@@ -362,28 +363,10 @@ def catalogue_resources(state: ClusterState) -> Verdict:
 
 def _references(deployment: dict) -> tuple[set[str], set[str], set[str]]:
     """(ConfigMaps, Secrets, PVCs) the pod template uses: in env, envFrom, or mounted volumes."""
-    spec = pod_spec(deployment)
-    volumes = {v.get("name"): v for v in spec.get("volumes") or []}
-    configmaps: set[str] = set()
-    secrets: set[str] = set()
-    claims: set[str] = set()
-    for container in containers(deployment):
-        for source in container.get("envFrom") or []:
-            configmaps.add((source.get("configMapRef") or {}).get("name", ""))
-            secrets.add((source.get("secretRef") or {}).get("name", ""))
-        for variable in container.get("env") or []:
-            value_from = variable.get("valueFrom") or {}
-            configmaps.add((value_from.get("configMapKeyRef") or {}).get("name", ""))
-            secrets.add((value_from.get("secretKeyRef") or {}).get("name", ""))
-        for mount in container.get("volumeMounts") or []:
-            volume = volumes.get(mount.get("name")) or {}
-            configmaps.add((volume.get("configMap") or {}).get("name", ""))
-            secrets.add((volume.get("secret") or {}).get("secretName", ""))
-            claims.add((volume.get("persistentVolumeClaim") or {}).get("claimName", ""))
-            for source in (volume.get("projected") or {}).get("sources") or []:
-                configmaps.add((source.get("configMap") or {}).get("name", ""))
-                secrets.add((source.get("secret") or {}).get("name", ""))
-    return configmaps - {""}, secrets - {""}, claims - {""}
+    used = [ref for ref in references(deployment) if ref.mounted and ref.name]
+    names = {kind: {ref.name for ref in used if ref.kind == kind}
+             for kind in ("ConfigMap", "Secret", "PersistentVolumeClaim")}
+    return names["ConfigMap"], names["Secret"], names["PersistentVolumeClaim"]
 
 
 @check("catalogue-uses-config", title="Le Deployment utilise sa ConfigMap, son Secret et son PVC",
@@ -408,7 +391,7 @@ def catalogue_uses_config(state: ClusterState) -> Verdict:
 def _quota_refusal(state: ClusterState, deployment: dict) -> str | None:
     """The latest FailedCreate message of the Deployment's ReplicaSets (a quota refusing pods), if any."""
     for rs in state.objects("apps/v1", "ReplicaSet"):
-        if not any(r.get("uid") == deployment["metadata"].get("uid") for r in rs["metadata"].get("ownerReferences") or []):
+        if not owned_by(rs, deployment):
             continue
         events = [e for e in state.events_for("ReplicaSet", name_of(rs), limit=50) if e.get("reason") == "FailedCreate"]
         if events:
@@ -433,7 +416,7 @@ def catalogue_available(state: ClusterState) -> Verdict:
     because = f" ; le ReplicaSet signale : {refusal}" if refusal else ""
     # A pod over the quota, or without the resources the quota needs, will not come by itself
     # (unlike « status unknown for quota », while the quota controller computes its usage).
-    refused_by_quota = bool(refusal) and ("exceeded quota" in refusal or "must specify" in refusal)
+    refused_by_quota = refusal is not None and ("exceeded quota" in refusal or "must specify" in refusal)
     return failed(f"Le Deployment `{APP}` devrait avoir {wanted} pod{'s' if wanted > 1 else ''} "
                   f"prêt{'s' if wanted > 1 else ''} (trouvé : {len(ready)}{because}).", DEPLOYMENT,
                   pending=bool(wanted) and not refused_by_quota)
@@ -523,5 +506,6 @@ def catalogue_ingress(state: ClusterState) -> Verdict:
         problems.append(f"renvoyer vers un port du Service `{APP}` (trouvé : {', '.join(wrong) or 'aucun backend'})")
     if problems:
         return failed(f"L'Ingress `{APP}` devrait avoir {' ; '.join(problems)}.", ref)
-    return passed(f"L'Ingress `{APP}` (classe `{INGRESS_CLASS}`, hôte {listing(hosts)}) renvoie vers le Service `{APP}`.",
+    return passed(f"L'Ingress `{APP}` (classe `{INGRESS_CLASS}`, hôte {listing(hosts)}) renvoie vers le Service "
+                  f"`{APP}`.",
                   ref)

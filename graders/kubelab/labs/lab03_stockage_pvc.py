@@ -17,6 +17,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.live_probes import LiveProbeResult, exec_in_pod, live_probe
 from kubelab.objects import (
     containers,
+    is_image_version,
     is_ready,
     listing,
     missing_resources,
@@ -101,7 +102,7 @@ def statefulset_shape(state: ClusterState) -> Verdict:
     problems = []
     if replicas != 1:
         problems.append(f"1 réplica (trouvé : {replicas})")
-    if image.rsplit("/", 1)[-1].split("@")[0] not in (IMAGE, f"{IMAGE}-alpine") and not image.rsplit("/", 1)[-1].startswith(f"{IMAGE}."):
+    if not is_image_version(image, *IMAGE.split(":")):
         problems.append(f"l'image `{IMAGE}` (trouvé : `{image or 'aucune'}`)")
     if sts["spec"].get("serviceName") != "postgres":
         problems.append(f"`serviceName: postgres` (trouvé : `{sts['spec'].get('serviceName') or 'aucun'}`)")
@@ -134,7 +135,8 @@ def no_plaintext(state: ClusterState) -> Verdict:
         return MISSING_STS
     leaked = [name for c in containers(sts) for name in plaintext_secrets(c)]
     if leaked:
-        return failed(f"Le StatefulSet `postgres` ne devrait contenir aucun secret en clair (trouvé : {listing(leaked)}).", STS)
+        return failed("Le StatefulSet `postgres` ne devrait contenir aucun secret en clair (trouvé : "
+                      f"{listing(leaked)}).", STS)
     return passed("Le StatefulSet `postgres` ne contient aucun secret en clair.", STS)
 
 
@@ -163,7 +165,8 @@ def data_mounted(state: ClusterState) -> Verdict:
     mounts = {m.get("name"): m.get("mountPath") for m in container.get("volumeMounts") or []}
     where = mounts.get(claim[0])
     if where != MOUNT_PATH:
-        return failed(f"Le volume `{claim[0]}` devrait être monté sur `{MOUNT_PATH}` (trouvé : `{where or 'non monté'}`).", STS)
+        return failed(f"Le volume `{claim[0]}` devrait être monté sur `{MOUNT_PATH}` (trouvé : "
+                      f"`{where or 'non monté'}`).", STS)
     return passed(f"Le volume `{claim[0]}` (PVC `{claim[1]}`) est monté sur `{MOUNT_PATH}`.", STS)
 
 
@@ -193,7 +196,7 @@ def claim_bound(state: ClusterState) -> Verdict:
     stuck = unbindable(state, pvc) if pvc is not None and phase != "Bound" else None
     if stuck is not None:
         return failed(f"Le PVC `{claim[1]}` devrait être Bound (trouvé : {phase} ; {stuck[0]}).", ref, hint=stuck[1])
-    if phase != "Bound":
+    if pvc is None or phase != "Bound":
         return failed(f"Le PVC `{claim[1]}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
     volume = pvc["spec"].get("volumeName", "")
     pv = state.get("v1", "PersistentVolume", volume, CLUSTER_SCOPE)
@@ -237,11 +240,13 @@ def pod_ready(state: ClusterState) -> Verdict:
     pod = state.get("v1", "Pod", "postgres-0")
     ref = ObjectRef("Pod", "postgres-0")
     if pod is None:
-        return failed("Le pod `postgres-0` devrait exister (trouvé : aucun).", STS, pending=_statefulset(state) is not None)
+        return failed("Le pod `postgres-0` devrait exister (trouvé : aucun).", STS,
+                      pending=_statefulset(state) is not None)
     claim = _claim_name(state)
     claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in pod["spec"].get("volumes") or []]
     if claim is None or claim[1] not in claims:
-        return failed(f"Le pod `postgres-0` devrait monter le PVC `{CLAIM}` (trouvé : {listing(c for c in claims if c) or 'aucun PVC'}).", ref)
+        return failed(f"Le pod `postgres-0` devrait monter le PVC `{CLAIM}` (trouvé : "
+                      f"{listing(c for c in claims if c) or 'aucun PVC'}).", ref)
     if not is_ready(pod):
         phase = pod.get("status", {}).get("phase", "?")
         return failed(f"Le pod `postgres-0` devrait être prêt (trouvé : {phase}, non prêt).", ref, pending=True)
@@ -265,7 +270,8 @@ def service(state: ClusterState) -> Verdict:
                       ref, pending=_statefulset(state) is not None)
     if not selects(selector, pod["metadata"].get("labels") or {}):
         shown = ", ".join(f"{k}={v}" for k, v in selector.items()) or "aucun"
-        return failed(f"Le sélecteur du Service `postgres` devrait choisir le pod `postgres-0` (sélecteur : {shown}).", ref)
+        return failed("Le sélecteur du Service `postgres` devrait choisir le pod `postgres-0` (sélecteur : "
+                      f"{shown}).", ref)
     return passed("Le Service `postgres` expose le port 5432 vers le pod `postgres-0`.", ref)
 
 
@@ -277,7 +283,8 @@ POD = "postgres-0"
 
 def psql(sql: str) -> list[str]:
     """A shell command running ``sql`` with psql inside the postgres container, credentials from its env."""
-    return ["sh", "-c", f'PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres -tA -c "{sql}"']
+    return ["sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres -tA '
+                        f'-c "{sql}"']
 
 
 def psql_rows(output: str) -> list[str]:
@@ -311,7 +318,8 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
                                          and not p["metadata"].get("deletionTimestamp")),
                  namespace=namespace, timeout="live_restart", what=f"le nouveau pod `{POD}` prêt")
         exists = _run_sql(api, namespace, container, f"SELECT to_regclass('{PROBE_TABLE}') IS NOT NULL;") == ["t"]
-        rows = _run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists else ["(table absente)"]
+        rows = (_run_sql(api, namespace, container, f"SELECT marker FROM {PROBE_TABLE};") if exists
+                else ["(table absente)"])
         if exists:
             _run_sql(api, namespace, container, f"DROP TABLE {PROBE_TABLE};")
     except KubelabError as exc:
@@ -319,9 +327,12 @@ def persistence(api: KubeApi, namespace: str) -> list[LiveProbeResult]:
                         f"(à supprimer : DROP TABLE {PROBE_TABLE};)") from exc
     if marker in rows:
         return [LiveProbeResult(title, True, "la donnée écrite a survécu au redémarrage du pod "
-                                             f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée ensuite).")]
-    return [LiveProbeResult(title, False, f"le marqueur « {marker} » écrit avant la suppression du pod devrait être relu "
-                                          f"(trouvé : {', '.join(rows) or 'aucune ligne'}) : les données ne sont pas sur le volume persistant.")]
+                                             f"(marqueur « {marker} » relu dans la table `{PROBE_TABLE}`, supprimée "
+                                             "ensuite).")]
+    return [LiveProbeResult(title, False, f"le marqueur « {marker} » écrit avant la suppression du pod devrait "
+                                          "être relu "
+                                          f"(trouvé : {', '.join(rows) or 'aucune ligne'}) : les données ne sont pas "
+                                          "sur le volume persistant.")]
 
 
 LIVE_PROBES = (persistence,)

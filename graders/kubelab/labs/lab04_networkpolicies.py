@@ -22,7 +22,7 @@ from kubelab.live_probes import (
     ephemeral_stuck,
     live_probe,
 )
-from kubelab.netpol.model import Cell, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
+from kubelab.netpol.model import Cell, Endpoint, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
 from kubelab.netpol.reachability import Analysis
 from kubelab.objects import is_ready, labels_of, listing, name_of
 from kubelab.waiting import wait_for
@@ -63,7 +63,8 @@ class Graph:
 
 
 def _representative(pods: list[dict], label: str, value: str) -> dict | None:
-    chosen = sorted((p for p in pods if labels_of(p).get(label) == value and not p["metadata"].get("deletionTimestamp")),
+    chosen = sorted((p for p in pods
+                     if labels_of(p).get(label) == value and not p["metadata"].get("deletionTimestamp")),
                     key=lambda p: (not is_ready(p), name_of(p)))
     return chosen[0] if chosen else None
 
@@ -86,12 +87,14 @@ def _graph(state: ClusterState) -> Graph:
         return by_key.get(f"{pod['metadata']['namespace']}/{name_of(pod)}") if pod else None
 
     components = {app: e for app, pod in picked.items() if (e := endpoint(pod)) is not None}
-    sources = [*components.values(), NamespaceEndpoint(INGRESS_NAMESPACE, tuple(analysis.namespace_labels(INGRESS_NAMESPACE).items())),
+    sources: list[Endpoint] = [*components.values(),
+               NamespaceEndpoint(INGRESS_NAMESPACE, tuple(analysis.namespace_labels(INGRESS_NAMESPACE).items())),
                NamespaceEndpoint(OUTSIDE_NAMESPACE, tuple(analysis.namespace_labels(OUTSIDE_NAMESPACE).items())),
                IPBlockEndpoint(OUTSIDE_ADDRESS)]
     matrix = analysis.matrix(sources, list(components.values()))
     if components and (endpoint(dns) or endpoint(other)):
-        extra = analysis.matrix(list(components.values()), [e for e in (endpoint(dns), endpoint(other)) if e], DNS_PORTS)
+        extra = analysis.matrix(list(components.values()), [e for e in (endpoint(dns), endpoint(other)) if e],
+                                DNS_PORTS)
         matrix = Matrix(matrix.sources, matrix.columns + extra.columns, matrix.cells + extra.cells)
     return Graph(matrix, components, endpoint(dns), endpoint(other))
 
@@ -164,9 +167,10 @@ def default_deny(state: ClusterState) -> Verdict:
                 covered[kind].append(name_of(policy))
     missing = [kind for kind, names in covered.items() if not names]
     if missing:
+        found = "aucune politique" if not _policies(state) else "aucun refus par défaut pour ce sens"
         return failed("Une politique avec `podSelector: {}` devrait refuser par défaut le trafic "
                       f"{' et '.join('entrant' if k == 'Ingress' else 'sortant' for k in missing)} de tous les pods "
-                      f"(trouvé : {'aucune politique' if not _policies(state) else 'aucun refus par défaut pour ce sens'}).")
+                      f"(trouvé : {found}).")
     names = sorted({n for names in covered.values() for n in names})
     return passed(f"{listing(names)} refuse(nt) par défaut le trafic entrant et sortant de tous les pods.")
 
@@ -237,7 +241,8 @@ def flow_backend_redis(state: ClusterState) -> Verdict:
 
 
 @check("flow-ingress-frontend", title="namespace ingress → frontend:80", category="réseau", course=COURSE,
-       hint="Entrée de frontend depuis `namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress}}`, port 80.")
+       hint="Entrée de frontend depuis `namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress}}`, "
+            "port 80.")
 def flow_ingress_frontend(state: ClusterState) -> Verdict:
     return _flow(state, "", "frontend", 80, via_namespace=True)
 
@@ -270,7 +275,8 @@ def policies_select_pods(state: ClusterState) -> Verdict:
         return failed("Le namespace devrait contenir des NetworkPolicies (trouvé : aucune).")
     pods = state.objects("v1", "Pod")
     useless = [name_of(p) for p in policies
-               if not any(matches_selector(labels_of(pod), (p.get("spec") or {}).get("podSelector") or {}) for pod in pods)]
+               if not any(matches_selector(labels_of(pod), (p.get("spec") or {}).get("podSelector") or {})
+                          for pod in pods)]
     if useless:
         return failed(f"Les politiques {listing(useless)} devraient sélectionner au moins un pod (trouvé : aucun).",
                       *(ObjectRef("NetworkPolicy", n) for n in useless))
@@ -323,10 +329,12 @@ def _flow_result(flow: LiveFlow, expected_allowed: bool, exit_code: int | None,
     title = f"{source} → {target}:{port}"
     if problem:
         return LiveProbeResult(title, None, f"attendu : {expected} ; non mesuré : {problem}.")
-    return LiveProbeResult(title, seen == expected, f"attendu : {expected} ; observé : {seen} (nc -z, code {exit_code}).")
+    return LiveProbeResult(title, seen == expected, f"attendu : {expected} ; observé : {seen} (nc -z, code "
+                                                    f"{exit_code}).")
 
 
-def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str, port: int) -> tuple[int | None, str | None]:
+def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str,
+             port: int) -> tuple[int | None, str | None]:
     name = f"kubelab-sonde-{secrets.token_hex(3)}"
     pod_name = name_of(source_pod)
     add_ephemeral_container(api, namespace, pod_name, ephemeral_container(
@@ -342,7 +350,9 @@ def _measure(api: KubeApi, namespace: str, source_pod: dict, target_ip: str, por
     if pod is None:
         return None, f"le pod « {pod_name} » a disparu pendant la mesure"
     stuck = ephemeral_stuck(pod, name)
-    return (None, f"le conteneur éphémère ne démarre pas ({stuck})") if stuck else (ephemeral_exit_code(pod, name), None)
+    if stuck:
+        return None, f"le conteneur éphémère ne démarre pas ({stuck})"
+    return ephemeral_exit_code(pod, name), None
 
 
 @live_probe("matrice en direct")

@@ -24,7 +24,11 @@ from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read, secret_keys
 from kubelab.credentials import secret_with_keys
 from kubelab.objects import (
     SECRET_NAME,
+    all_containers,
     containers,
+    env_references,
+    image_reference,
+    is_image_version,
     is_ready,
     labels_of,
     listing,
@@ -34,6 +38,7 @@ from kubelab.objects import (
     pod_spec,
     pod_template,
     pods_of,
+    references,
     secret_key_ref,
     selects,
 )
@@ -109,11 +114,6 @@ def _workloads(state: ClusterState) -> list[Obj]:
             for obj in state.objects(_api_version(kind), kind)]
 
 
-def _all_containers(workload: Obj) -> list[Obj]:
-    spec = pod_spec(workload)
-    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-
-
 def _pods(state: ClusterState, workload: Obj) -> list[Obj]:
     return pods_of(workload, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
 
@@ -130,18 +130,10 @@ def _selector_text(selector: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) or "aucun"
 
 
-def _image_name(image: str) -> str:
-    """``docker.io/library/postgres:17@sha256:…`` -> ``postgres:17``."""
-    return image.rsplit("/", 1)[-1].split("@")[0]
-
-
 def _secret_var(container: Obj, secret: str, key: str) -> str | None:
     """The name of a variable read by ``secretKeyRef`` from ``secret``/``key``, if any."""
-    for var in container.get("env") or []:
-        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
-        if ref.get("name") == secret and ref.get("key") == key:
-            return var.get("name", "")
-    return None
+    return next((ref.variable or "" for ref in env_references(container)
+                 if ref.via == "env" and ref.kind == "Secret" and ref.name == secret and ref.key == key), None)
 
 
 def _env_from_secret(container: Obj, secret: str) -> bool:
@@ -163,39 +155,17 @@ def _password_vars(container: Obj) -> str:
             found.append(f"`{name}` ← Secret `{ref.get('name', '?')}`, clé `{ref.get('key', '?')}`")
         elif "configMapKeyRef" in source:
             found.append(f"`{name}` ← ConfigMap `{source['configMapKeyRef'].get('name', '?')}`")
-    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or [] if "secretRef" in s]
+    secrets_from = [(s.get("secretRef") or {}).get("name", "?") for s in container.get("envFrom") or []
+                    if "secretRef" in s]
     found += [f"`envFrom` du Secret `{name}`" for name in secrets_from]
     return ", ".join(found) or "aucune variable de mot de passe"
 
 
 def _references(workload: Obj) -> Iterator[tuple[str, str, str | None]]:
     """(kind, name, key or None) of each ConfigMap and Secret a workload needs (optional ones skipped)."""
-    for container in _all_containers(workload):
-        for var in container.get("env") or []:
-            source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), ref.get("key", "")
-        for source in container.get("envFrom") or []:
-            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                ref = source.get(field)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), None
-    volumes = pod_spec(workload).get("volumes") or []
-    sources = [source for volume in volumes for source in ((volume.get("projected") or {}).get("sources") or [])]
-    sources += [{"configMap": v["configMap"]} for v in volumes if "configMap" in v]
-    sources += [{"secret": {**v["secret"], "name": v["secret"].get("secretName", "")}} for v in volumes if "secret" in v]
-    for source in sources:
-        for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
-            ref = source.get(field)
-            if not ref or ref.get("optional"):
-                continue
-            items = ref.get("items") or []
-            if not items:
-                yield kind, ref.get("name", ""), None
-            for item in items:
-                yield kind, ref.get("name", ""), item.get("key", "")
+    for ref in references(workload):
+        if ref.kind in ("ConfigMap", "Secret") and not ref.optional:
+            yield ref.kind, ref.name, ref.key
 
 
 def _keys(obj: Obj) -> set[str]:
@@ -226,7 +196,8 @@ def _postgres_claim(state: ClusterState) -> tuple[str, str] | None:
         return None
     listed = containers(sts)
     container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
-    mounted = {m.get("name") for m in container.get("volumeMounts") or [] if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
+    mounted = {m.get("name") for m in container.get("volumeMounts") or []
+               if m.get("mountPath", "").rstrip("/") in DATA_PATHS}
     templates = {t.get("metadata", {}).get("name") for t in sts["spec"].get("volumeClaimTemplates") or []}
     for name in sorted(mounted):
         if name in templates:
@@ -259,13 +230,15 @@ def backend_config(state: ClusterState) -> Verdict:
         return failed("Le Deployment `backend` devrait exister (trouvé : aucun).", ref)
     configmap = state.get("v1", "ConfigMap", CONFIGMAP)
     if configmap is None:
-        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).", ObjectRef("ConfigMap", CONFIGMAP))
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait exister (trouvé : aucune).",
+                      ObjectRef("ConfigMap", CONFIGMAP))
     ways, used = set(), set()
     for container in containers(backend):
-        from_env = {(s.get("configMapRef") or {}).get("name") for s in container.get("envFrom") or [] if "configMapRef" in s}
-        from_keys = {((v.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name")
-                     for v in container.get("env") or [] if "configMapKeyRef" in (v.get("valueFrom") or {})}
-        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys)) if CONFIGMAP in names}
+        config = [source for source in env_references(container) if source.kind == "ConfigMap"]
+        from_env = {source.name for source in config if source.via == "envFrom"}
+        from_keys = {source.name for source in config if source.via == "env"}
+        ways |= {way for way, names in (("`envFrom`", from_env), ("`configMapKeyRef`", from_keys))
+                 if CONFIGMAP in names}
         used |= from_env | from_keys
     if not ways:
         found = f"ConfigMap {listing(sorted(n or '?' for n in used))}" if used else "aucune ConfigMap"
@@ -330,7 +303,8 @@ def no_plaintext(state: ClusterState) -> Verdict:
     if not workloads:
         return failed("Les charges de travail du lab devraient exister (trouvé : aucun Deployment, StatefulSet "
                       "ni CronJob).")
-    leaked = [f"`{name_of(w)}` : `{var}`" for w in workloads for c in _all_containers(w) for var in plaintext_secrets(c)]
+    leaked = [f"`{name_of(w)}` : `{var}`"
+              for w in workloads for c in all_containers(w) for var in plaintext_secrets(c)]
     leaked += [f"ConfigMap `{name_of(cm)}` : `{key}`" for cm in state.objects("v1", "ConfigMap")
                for key in sorted(cm.get("data") or {}) if SECRET_NAME.search(key)]
     if leaked:
@@ -377,7 +351,8 @@ def web_replicas(state: ClusterState) -> Verdict:
     problems, pending = _web_problems(state, problem)
     if problems:
         return failed(f"Les Deployments `frontend` et `backend` devraient avoir au moins {MIN_REPLICAS} réplicas prêts "
-                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB), pending=pending)
+                      f"(trouvé : {' ; '.join(problems)}).", *(ObjectRef("Deployment", n) for n in WEB),
+                      pending=pending)
     return passed(f"Les Deployments `frontend` et `backend` ont chacun au moins {MIN_REPLICAS} réplicas prêts.",
                   *(ObjectRef("Deployment", n) for n in WEB))
 
@@ -430,8 +405,9 @@ def redis_ready(state: ClusterState) -> Verdict:
     if redis is None:
         return failed("Le Deployment `redis` devrait exister (trouvé : aucun).", ref)
     images = [c.get("image", "") for c in containers(redis)]
-    if not any(_image_name(image).split(":")[0] == "redis" for image in images):
-        return failed(f"Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : {listing(images) or 'aucune'}).",
+    if not any(image_reference(image).name == "redis" for image in images):
+        return failed("Le Deployment `redis` devrait utiliser l'image `redis` (trouvé : "
+                      f"{listing(images) or 'aucune'}).",
                       ref)
     ready = _ready(state, redis)
     if ready < 1:
@@ -451,8 +427,7 @@ def postgres_statefulset(state: ClusterState) -> Verdict:
     container = next((c for c in listed if c.get("name") == "postgres"), listed[0] if listed else {})
     image = container.get("image", "")
     problems = []
-    short = _image_name(image)
-    if not (short == POSTGRES_IMAGE or short.startswith((f"{POSTGRES_IMAGE}-", f"{POSTGRES_IMAGE}."))):
+    if not is_image_version(image, *POSTGRES_IMAGE.split(":")):
         problems.append(f"l'image `{POSTGRES_IMAGE}` (trouvé : `{image or 'aucune'}`)")
     wrong = [name for name in ("POSTGRES_USER", "POSTGRES_PASSWORD")
              if (secret_key_ref(container, name) or ("", ""))[0] != SECRET]
@@ -541,7 +516,8 @@ def services_ports(state: ClusterState) -> Verdict:
         if port not in ports:
             problems.append(f"`{name}` : port {', '.join(map(str, ports)) or 'aucun'} au lieu de {port}")
     if problems:
-        return failed(f"Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type ClusterIP avec "
+        return failed("Les Services `frontend`, `backend`, `redis` et `postgres` devraient être de type "
+                      "ClusterIP avec "
                       f"leurs ports 80, 8080, 6379 et 5432 (trouvé : {' ; '.join(problems)}).", *SERVICE_REFS)
     return passed("Les Services `frontend`, `backend`, `redis` et `postgres` sont en ClusterIP sur les ports 80, 8080, "
                   "6379 et 5432.", *SERVICE_REFS)
@@ -575,7 +551,8 @@ def services_select(state: ClusterState) -> Verdict:
     if problems:
         return failed(f"Le sélecteur de chaque Service devrait choisir des pods prêts de son composant, et eux seuls "
                       f"(trouvé : {' ; '.join(problems)}).", *SERVICE_REFS, pending=pending)
-    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.", *SERVICE_REFS)
+    return passed("Le sélecteur de chaque Service choisit des pods prêts de son composant, et eux seuls.",
+                  *SERVICE_REFS)
 
 
 @check("services-target-ports", title="Chaque targetPort est un port déclaré du conteneur", category="réseau",
@@ -604,7 +581,8 @@ def services_target_ports(state: ClusterState) -> Verdict:
 
 
 @check("ingress-class-public", title="L'Ingress webapp sur la classe public", category="réseau", course=COURSE,
-       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : « microk8s enable ingress »).")
+       hint="`spec.ingressClassName: public` (la classe de l'addon `ingress` de MicroK8s : "
+            "« microk8s enable ingress »).")
 def ingress_class(state: ClusterState) -> Verdict:
     ingress = state.get("networking.k8s.io/v1", "Ingress", INGRESS)
     if ingress is None:
@@ -635,7 +613,8 @@ def ingress_tls(state: ClusterState) -> Verdict:
     wanted = list(dict.fromkeys([*HOSTS, *(r["host"] for r in ingress["spec"].get("rules") or [] if r.get("host"))]))
     missing = [host for host in wanted if host not in covered]
     if missing:
-        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec `{e.get('secretName') or 'aucun Secret'}`"
+        found = "; ".join(f"{listing(e.get('hosts') or []) or 'aucun hôte'} avec "
+                          f"`{e.get('secretName') or 'aucun Secret'}`"
                           for e in entries)
         return failed(f"La section `tls` de l'Ingress `{INGRESS}` devrait couvrir {listing(missing)} avec le Secret "
                       f"`{TLS_SECRET}` (trouvé : {found}).", ING)
@@ -678,7 +657,8 @@ def ingress_routes(state: ClusterState) -> Verdict:
             shown = ", ".join(f"`{b.get('name', '?')}:{port_text(b.get('port') or {})}`" for b in backends)
             problems.append(f"`{host}` → {shown}")
     if problems:
-        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
+        return failed(f"L'Ingress `{INGRESS}` devrait envoyer `www.lab.local` vers `frontend:80` et "
+                      "`api.lab.local` vers "
                       f"`backend:8080` (trouvé : {' ; '.join(problems)}).", ING)
     return passed(f"L'Ingress `{INGRESS}` envoie `www.lab.local` vers `frontend:80` et `api.lab.local` vers "
                   "`backend:8080`.", ING)

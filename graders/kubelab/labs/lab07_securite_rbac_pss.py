@@ -100,7 +100,7 @@ def access_reviews(api: KubeApi, namespace: str) -> dict[str, list[dict[str, Any
     return answers
 
 
-PRIVILEGED_POD = {
+PRIVILEGED_POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "intrus", "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
     "spec": {"containers": [{"name": "intrus", "image": "nginx:1.27", "securityContext": {"privileged": True}}]},
@@ -171,7 +171,8 @@ def namespace_enforces_restricted(state: ClusterState) -> Verdict:
     level = labels.get(ENFORCE)
     if level != PROFILE:
         others = listing(f"{k}={v}" for k, v in sorted(labels.items()) if k.startswith("pod-security.kubernetes.io/"))
-        found = f"`{ENFORCE}={level}`" if level else f"aucun label `{ENFORCE}`" + (f", seulement {others}" if others else "")
+        found = (f"`{ENFORCE}={level}`" if level
+                 else f"aucun label `{ENFORCE}`" + (f", seulement {others}" if others else ""))
         return failed(f"Le namespace `{state.namespace}` devrait porter le label `{ENFORCE}={PROFILE}` "
                       f"(trouvé : {found}).", ref)
     version = labels.get(f"{ENFORCE}-version", "latest")
@@ -258,7 +259,8 @@ def rolebinding_app_reader(state: ClusterState) -> Verdict:
     role_ref = binding.get("roleRef") or {}
     problems = []
     if (role_ref.get("kind"), role_ref.get("name")) != ("Role", ROLE):
-        problems.append(f"référencer le Role `{ROLE}` (trouvé : {role_ref.get('kind', '?')} `{role_ref.get('name', '?')}`)")
+        problems.append(f"référencer le Role `{ROLE}` (trouvé : {role_ref.get('kind', '?')} "
+                        f"`{role_ref.get('name', '?')}`)")
     subjects = binding.get("subjects") or []
     if not any(_designates(s, state.namespace) for s in subjects):
         found = ", ".join(_subject_text(s) for s in subjects) or "aucun sujet"
@@ -295,7 +297,10 @@ def no_cluster_binding(state: ClusterState) -> Verdict:
 
 
 def _questions_text(answers: list[dict]) -> str:
-    """The questions grouped by place: « dans `ns` : `get pods`, `list pods` ; à l'échelle du cluster : `list nodes` »."""
+    """The questions grouped by place.
+
+    « dans `ns` : `get pods`, `list pods` ; à l'échelle du cluster : `list nodes` ».
+    """
     places: dict[str, list[str]] = {}
     for answer in answers:
         where = answer["namespace"]
@@ -345,7 +350,8 @@ def cannot_read_secrets(state: ClusterState) -> Verdict:
 
 @check("app-reader-cannot-write", title="app-reader ne modifie rien", category="sécurité", course=COURSE,
        needs="dry-run", related=("kubescape:C-0007",),
-       hint="Seuls les verbes `get`, `list` et `watch` : pas de `create`, `update`, `patch`, `delete`, ni de joker `*`.")
+       hint="Seuls les verbes `get`, `list` et `watch` : pas de `create`, `update`, `patch`, `delete`, ni de joker "
+            "`*`.")
 def cannot_write(state: ClusterState) -> Verdict:
     return _review_verdict(
         state, "write", False,
@@ -374,7 +380,8 @@ def app_service_account(state: ClusterState) -> Verdict:
         return MISSING_APP
     account = pod_spec(app).get("serviceAccountName") or pod_spec(app).get("serviceAccount") or "default"
     if account != SA:
-        return failed(f"Le Deployment `{DEPLOYMENT}` devrait utiliser le ServiceAccount `{SA}` (trouvé : `{account}`).", APP)
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait utiliser le ServiceAccount `{SA}` (trouvé : "
+                      f"`{account}`).", APP)
     return passed(f"Le Deployment `{DEPLOYMENT}` utilise le ServiceAccount `{SA}`.", APP)
 
 
@@ -394,7 +401,8 @@ def app_token_not_mounted(state: ClusterState) -> Verdict:
     if effective is not False:
         source = ("le gabarit de pod déclare `automountServiceAccountToken: true`" if own is True
                   else f"le ServiceAccount `{account_name}` le monte d'office")
-        return failed(f"Les pods du Deployment `{DEPLOYMENT}` ne devraient pas recevoir de jeton d'API (trouvé : {source}).",
+        return failed(f"Les pods du Deployment `{DEPLOYMENT}` ne devraient pas recevoir de jeton d'API (trouvé : "
+                      f"{source}).",
                       APP)
     where = "le gabarit de pod" if own is False else f"le ServiceAccount `{account_name}`"
     return passed(f"Les pods du Deployment `{DEPLOYMENT}` ne reçoivent aucun jeton d'API (décidé par {where}).", APP)

@@ -1,19 +1,23 @@
 """Lab 08 — Sauvegarde et restauration.
 
 Part 1: is the backup CronJob `db-backup` sound (a cron schedule that parses and leaves at
-least an hour between runs, no concurrent runs, a bounded but useful history, the right
-restart policy, a persistent destination mounted in its container)?
+least an hour between runs, no concurrent runs, a history that keeps at least one Job of each
+kind and at most ten, the right restart policy, a persistent destination mounted writable in
+its container)?
 
-Part 2: a real restore. ``setup_lab`` deploys the application from the lab's backup
-(``labs/08-sauvegarde-restauration/sauvegarde/``, raw ``kubectl get -o yaml`` exports), records
-what it deployed, then deletes it. The learner cleans the exports and applies them; the
-checks compare what is back with what was recorded.
+Part 2: a real restore, in two steps of the preparation. ``kubelab lab setup`` (step 1,
+``setup_lab``) deploys the application from the lab's backup (``labs/08-sauvegarde-restauration/
+sauvegarde/``, raw ``kubectl get -o yaml`` exports) and records what it deployed, uids
+included. The learner exports the three objects; ``kubelab lab setup … --step 2``
+(``delete_application``) deletes them; the learner cleans the exports and applies them. The
+checks compare what is back with what was recorded, and a uid still equal to the recorded one
+means the object was never deleted and restored.
 
 How the content is compared, honestly and without keeping Secret values anywhere:
 
 - the ConfigMap ``inventaire`` holds the non-secret record: the SHA-256 of each value of
   ``app-config``, the keys and type of ``app-secret``, the image, replicas and configuration
-  references of the Deployment ``app``;
+  references of the Deployment ``app``, and the uids of the three objects;
 - the Secret ``inventaire-empreintes`` holds a salted SHA-256 of each value of ``app-secret``
   (salt drawn at setup). Kept in a Secret, these fingerprints are stripped from snapshots like
   any Secret value;
@@ -22,7 +26,7 @@ How the content is compared, honestly and without keeping Secret values anywhere
   fingerprint of a value ever reaches a check, a report or a snapshot.
 
 The learner never has to copy a fingerprint: restoring the right values is the only way to
-match them.
+match them. Each check's docstring quotes the sentence of the statement it enforces.
 """
 
 from __future__ import annotations
@@ -34,14 +38,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
+from kubelab.catalog import SetupStep
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
 from kubelab.claims import named_claim_request
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
 from kubelab.kube_api import KubeApi
-from kubelab.objects import containers, is_ready, listing, pod_spec, pods_of
+from kubelab.objects import containers, is_ready, listing, missing_references, pod_spec, pods_of
 from kubelab.paths import labs_root
 
 registry = Registry()
@@ -74,7 +80,9 @@ CRON = ObjectRef("CronJob", CRONJOB)
 MISSING_CRON = failed(f"Le CronJob `{CRONJOB}` devrait exister dans le namespace du lab (trouvé : aucun).", CRON)
 APP = ObjectRef("Deployment", DEPLOYMENT)
 NO_INVENTORY = (f"l'inventaire de la préparation (ConfigMap `{INVENTORY}`) est introuvable : lancez "
-                f"« kubelab lab setup {LAB_ID} », qui rejoue l'incident")
+                f"« kubelab lab setup {LAB_ID} », puis sauvegardez et « kubelab lab setup {LAB_ID} --step 2 »")
+NOT_DELETED = (f"l'objet créé par la préparation, jamais supprimé ni restauré ; sauvegardez-le, lancez « kubelab lab "
+               f"setup {LAB_ID} --step 2 », puis restaurez-le")
 
 Obj = dict[str, Any]
 
@@ -183,7 +191,7 @@ def parse_schedule(schedule: str) -> Schedule:
         raise CronError(f"5 champs attendus (minute heure jour-du-mois mois jour-de-la-semaine), {len(parts)} trouvés")
     values: list[frozenset[int]] = []
     stars: list[bool] = []
-    for part_text, field in zip(parts, FIELDS):
+    for part_text, field in zip(parts, FIELDS, strict=True):
         field_values: set[int] = set()
         field_star = False
         for part in part_text.split(","):
@@ -225,8 +233,8 @@ def cadence(parsed: Schedule) -> Cadence:
         fires = dom_match and dow_match if parsed.dom_star or parsed.dow_star else dom_match or dow_match
         if fires:
             days.append(offset)
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    gaps += [(b - a) * 1440 - times[-1] + times[0] for a, b in zip(days, days[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
+    gaps += [(b - a) * 1440 - times[-1] + times[0] for a, b in pairwise(days)]
     every_day = len(days) == SIMULATED_DAYS
     if not days:
         return Cadence(times, False, 0.0)
@@ -246,7 +254,7 @@ def _duration_text(minutes: float) -> str:
 
 def _every(minutes: float) -> str:
     """« chaque minute », « toutes les 5 min », « chaque heure »…"""
-    named = {1: "chaque minute", 60: "chaque heure", 1440: "chaque jour"}
+    named: dict[float, str] = {1: "chaque minute", 60: "chaque heure", 1440: "chaque jour"}
     return named.get(minutes, f"toutes les {_duration_text(minutes)}") if minutes == int(minutes) else \
         f"toutes les {_duration_text(minutes)}"
 
@@ -286,7 +294,7 @@ def backup_objects() -> list[Obj]:
     folder = labs_root() / LAB_ID / BACKUP_FOLDER
     objects: list[Obj] = []
     for path in sorted(folder.glob("*.yaml")):
-        objects.extend(clean_export(o) for o in manifests.parse(path.read_text(), f"« {path} »"))
+        objects.extend(clean_export(o) for o in manifest_text.parse(path.read_text(), f"« {path} »"))
     return objects
 
 
@@ -345,7 +353,7 @@ def _decode(value: str | None) -> bytes:
 
 
 def setup_lab(api: KubeApi, namespace: str) -> None:
-    """Deploy the application from the backup, record it (inventory), then delete it: the incident."""
+    """Step 1: deploy the application from the backup and record it (inventory, fingerprints, uids)."""
     objects = backup_objects()
     manifests.apply_all(api, objects, namespace)
     configmap = api.get("v1", "ConfigMap", CONFIGMAP, namespace) or {}
@@ -360,23 +368,34 @@ def setup_lab(api: KubeApi, namespace: str) -> None:
             f"{SECRET}.{key}": base64.b64encode(secret_fingerprint(salt, key, _decode(value)).encode()).decode()
             for key, value in (secret.get("data") or {}).items()}},
     })
+    uids = {f"{obj.get('kind', '').lower()}.{obj.get('metadata', {}).get('name')}": obj.get("metadata", {}).get("uid")
+            for obj in (configmap, secret, deployment)}
     api.apply({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": INVENTORY, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
         "data": {
-            "LISEZMOI": (f"Inventaire dressé par « kubelab lab setup {LAB_ID} » juste avant la suppression de "
-                         f"{CONFIGMAP}, {SECRET} et {DEPLOYMENT}. La sauvegarde se trouve dans "
-                         f"labs/{LAB_ID}/{BACKUP_FOLDER}/. Les empreintes des valeurs du Secret sont dans le "
-                         f"Secret {FINGERPRINTS}.\n"),
+            "LISEZMOI": (f"Inventaire dressé par « kubelab lab setup {LAB_ID} » quand il a créé {CONFIGMAP}, "
+                         f"{SECRET} et {DEPLOYMENT}, depuis la sauvegarde labs/{LAB_ID}/{BACKUP_FOLDER}/. "
+                         f"« kubelab lab setup {LAB_ID} --step 2 » les supprime. Les empreintes des valeurs "
+                         f"du Secret sont dans le Secret {FINGERPRINTS}.\n"),
             f"configmap.{CONFIGMAP}": json.dumps(configmap_digests(configmap), indent=2, sort_keys=True),
             f"secret.{SECRET}": json.dumps({"type": secret.get("type", "Opaque"),
                                             "keys": sorted(secret.get("data") or {})}, indent=2),
             f"deployment.{DEPLOYMENT}": json.dumps(deployment_facts(deployment), indent=2, ensure_ascii=False),
+            "uids": json.dumps(uids, indent=2, sort_keys=True),
         },
     })
+
+
+def delete_application(api: KubeApi, namespace: str) -> None:
+    """Step 2: the incident, the three objects deleted as by a mistaken command."""
     for api_version, kind, name in (("apps/v1", "Deployment", DEPLOYMENT), ("v1", "Secret", SECRET),
                                     ("v1", "ConfigMap", CONFIGMAP)):
         api.delete(api_version, kind, name, namespace)
+
+
+SETUP_STEPS = {2: SetupStep(f"`{CONFIGMAP}`, `{SECRET}` et `{DEPLOYMENT}` sont supprimés ; restaurez-les depuis "
+                            "vos fichiers", delete_application)}
 
 
 def secret_content(api: KubeApi, namespace: str) -> Obj:
@@ -410,6 +429,12 @@ def _inventory(state: ClusterState, key: str) -> Any:
     return json.loads(raw) if raw else None
 
 
+def _never_deleted(state: ClusterState, obj: Obj) -> bool:
+    """Is ``obj`` still the very object step 1 created (same uid)?"""
+    uid = (_inventory(state, "uids") or {}).get(f"{obj.get('kind', '').lower()}.{obj['metadata']['name']}")
+    return bool(uid) and obj["metadata"].get("uid") == uid
+
+
 # --- part 1: the backup CronJob ------------------------------------------------------------------------
 
 
@@ -418,9 +443,11 @@ def _cronjob(state: ClusterState) -> Obj | None:
 
 
 @check("backup-pvc", title="Le PVC des sauvegardes", category="stockage", course=COURSE,
-       hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins `1Gi`. "
+       hint="Un PVC `backup-storage` : classe par défaut (ou pas de storageClassName), `ReadWriteOnce`, au moins "
+            "`1Gi`. "
             "Il reste Pending jusqu'à la première sauvegarde (WaitForFirstConsumer) : c'est normal.")
 def backup_pvc(state: ClusterState) -> Verdict:
+    """« | PersistentVolumeClaim | `backup-storage` | classe par défaut, `ReadWriteOnce`, au moins `1Gi` | »."""
     return named_claim_request(state, CLAIM)
 
 
@@ -429,6 +456,7 @@ def backup_pvc(state: ClusterState) -> Verdict:
             "(tous les jours à 02:00), ou une macro comme `@daily`. Une sauvegarde complète par minute "
             "remplirait le disque sans rien protéger de plus.")
 def backup_schedule(state: ClusterState) -> Verdict:
+    """« un `schedule` valide au format cron […] qui laisse au moins une heure entre deux sauvegardes »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -458,12 +486,14 @@ def backup_schedule(state: ClusterState) -> Verdict:
        course=COURSE,
        hint="`concurrencyPolicy: Forbid` : si la sauvegarde précédente tourne encore, la suivante est sautée.")
 def backup_concurrency(state: ClusterState) -> Verdict:
+    """« `concurrencyPolicy: Forbid` »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
     policy = (cron.get("spec") or {}).get("concurrencyPolicy", "Allow")
     if policy != "Forbid":
-        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer `concurrencyPolicy: Forbid` (trouvé : `{policy}`).", CRON)
+        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer `concurrencyPolicy: Forbid` (trouvé : "
+                      f"`{policy}`).", CRON)
     return passed(f"Le CronJob `{CRONJOB}` ne lance jamais deux sauvegardes en même temps.", CRON)
 
 
@@ -471,6 +501,8 @@ def backup_concurrency(state: ClusterState) -> Verdict:
        hint="`successfulJobsHistoryLimit: 3` et `failedJobsHistoryLimit: 3` : garder au moins un Job échoué, "
             "c'est garder ses journaux pour comprendre l'échec.")
 def backup_history(state: ClusterState) -> Verdict:
+    """« `successfulJobsHistoryLimit` et `failedJobsHistoryLimit` gardent chacun **entre 1 et 10** Jobs […] les
+    valeurs par défaut, 3 et 1, conviennent »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -488,10 +520,12 @@ def backup_history(state: ClusterState) -> Verdict:
                   f"{_count(kept[1], 'Job échoué', 'Jobs échoués')}.", CRON)
 
 
-@check("backup-restart-policy", title="Une sauvegarde ratée est relancée dans son pod", category="fiabilité", course=COURSE,
+@check("backup-restart-policy", title="Une sauvegarde ratée est relancée dans son pod", category="fiabilité",
+       course=COURSE,
        hint="Dans le gabarit de pod du Job : `restartPolicy: OnFailure`, pour réessayer dans le même pod, "
             "sur le nœud où le volume est déjà attaché, plutôt que semer des pods en échec.")
 def backup_restart_policy(state: ClusterState) -> Verdict:
+    """« `restartPolicy: OnFailure` dans le gabarit de pod »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -506,6 +540,7 @@ def backup_restart_policy(state: ClusterState) -> Verdict:
        hint="Un volume `persistentVolumeClaim: {claimName: backup-storage}` dans le gabarit de pod, monté "
             "(sans `readOnly`) dans le conteneur, par exemple sur `/backup`.")
 def backup_volume_mounted(state: ClusterState) -> Verdict:
+    """« un volume issu du PVC `backup-storage`, monté en écriture dans le conteneur »."""
     cron = _cronjob(state)
     if cron is None:
         return MISSING_CRON
@@ -513,7 +548,8 @@ def backup_volume_mounted(state: ClusterState) -> Verdict:
     claimed = [v.get("name") for v in volumes if (v.get("persistentVolumeClaim") or {}).get("claimName") == CLAIM]
     if not claimed:
         found = ", ".join(f"volume `{v.get('name')}` de type {_volume_source(v)}" for v in volumes) or "aucun volume"
-        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer un volume issu du PVC `{CLAIM}` (trouvé : {found}).", CRON)
+        return failed(f"Le CronJob `{CRONJOB}` devrait déclarer un volume issu du PVC `{CLAIM}` (trouvé : "
+                      f"{found}).", CRON)
     mounts = [(c.get("name"), m) for c in containers(cron) for m in c.get("volumeMounts") or []
               if m.get("name") in claimed]
     writable = [(name, m) for name, m in mounts if not m.get("readOnly")]
@@ -538,13 +574,18 @@ def _volume_source(volume: Obj) -> str:
        hint="Appliquez la ConfigMap de `labs/08-sauvegarde-restauration/sauvegarde/` après l'avoir nettoyée ; "
             "ne retouchez pas ses données.")
 def configmap_restored(state: ClusterState) -> Verdict:
+    """« `app-config`, `app-secret` et `app` existent de nouveau dans `lab-sauvegarde`, recréés après l'étape 2, avec
+    **le même contenu** qu'au moment de la préparation : mêmes données pour la ConfigMap »."""
     ref = ObjectRef("ConfigMap", CONFIGMAP)
     expected = _inventory(state, f"configmap.{CONFIGMAP}")
     if expected is None:
-        return failed(f"La ConfigMap `{CONFIGMAP}` devrait être comparée à l'inventaire (trouvé : {NO_INVENTORY}).", ref)
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait être comparée à l'inventaire (trouvé : "
+                      f"{NO_INVENTORY}).", ref)
     configmap = state.get("v1", "ConfigMap", CONFIGMAP)
     if configmap is None:
         return failed(f"La ConfigMap `{CONFIGMAP}` devrait être restaurée (trouvé : aucune).", ref)
+    if _never_deleted(state, configmap):
+        return failed(f"La ConfigMap `{CONFIGMAP}` devrait être restaurée (trouvé : {NOT_DELETED}).", ref)
     actual = configmap_digests(configmap)
     differences = _key_differences(
         missing=[k for k in expected if k not in actual],
@@ -570,6 +611,8 @@ def _key_differences(missing: list[str], changed: list[str], extra: list[str]) -
        hint="Gardez le champ `data` de la sauvegarde tel quel (ou mettez les mêmes valeurs dans `stringData`) : "
             "un mot de passe régénéré ne correspond plus à celui de la base.")
 def secret_restored(state: ClusterState) -> Verdict:
+    """« existent de nouveau dans `lab-sauvegarde`, recréés après l'étape 2, avec **le même contenu** qu'au moment
+    de la préparation : mêmes données pour la ConfigMap et le Secret »."""
     ref = ObjectRef("Secret", SECRET)
     recorded = _inventory(state, f"secret.{SECRET}")
     content = state.probe("secret-content")
@@ -578,6 +621,8 @@ def secret_restored(state: ClusterState) -> Verdict:
     secret = state.get("v1", "Secret", SECRET)
     if secret is None or not content.get("present"):
         return failed(f"Le Secret `{SECRET}` devrait être restauré (trouvé : aucun).", ref)
+    if _never_deleted(state, secret):
+        return failed(f"Le Secret `{SECRET}` devrait être restauré (trouvé : {NOT_DELETED}).", ref)
     problems = []
     if secret.get("type", "Opaque") != recorded["type"]:
         problems.append(f"type `{secret.get('type', 'Opaque')}` au lieu de `{recorded['type']}`")
@@ -585,7 +630,8 @@ def secret_restored(state: ClusterState) -> Verdict:
     if differences:
         problems.append(differences)
     if problems:
-        return failed(f"Le Secret `{SECRET}` devrait avoir le contenu sauvegardé (trouvé : {' ; '.join(problems)}).", ref)
+        return failed(f"Le Secret `{SECRET}` devrait avoir le contenu sauvegardé (trouvé : "
+                      f"{' ; '.join(problems)}).", ref)
     keys = sorted(secret_keys(secret))
     return passed(f"Le Secret `{SECRET}` est de retour avec les mêmes valeurs pour {listing(keys)} "
                   "(comparées par empreinte, jamais affichées).", ref)
@@ -595,12 +641,16 @@ def secret_restored(state: ClusterState) -> Verdict:
        hint="Même image, même nombre de réplicas, mêmes `envFrom`, `env` et volumes que dans la sauvegarde : "
             "ne « modernisez » rien pendant une restauration.")
 def deployment_restored(state: ClusterState) -> Verdict:
+    """« même image, même nombre de réplicas et mêmes références à la configuration pour le Deployment »."""
     expected = _inventory(state, f"deployment.{DEPLOYMENT}")
     if expected is None:
-        return failed(f"Le Deployment `{DEPLOYMENT}` devrait être comparé à l'inventaire (trouvé : {NO_INVENTORY}).", APP)
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait être comparé à l'inventaire (trouvé : "
+                      f"{NO_INVENTORY}).", APP)
     deployment = state.get("apps/v1", "Deployment", DEPLOYMENT)
     if deployment is None:
         return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré (trouvé : aucun).", APP)
+    if _never_deleted(state, deployment):
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré (trouvé : {NOT_DELETED}).", APP)
     actual = deployment_facts(deployment)
     problems = []
     if actual["replicas"] != expected["replicas"]:
@@ -614,11 +664,13 @@ def deployment_restored(state: ClusterState) -> Verdict:
     extra = [r for r in actual["references"] if r not in expected["references"]]
     if missing:
         problems.append(f"{'la référence' if len(missing) == 1 else 'les références'} "
-                        f"{' ; '.join(f'« {r} »' for r in missing)} (trouvé : absente{'s' if len(missing) > 1 else ''})")
+                        f"{' ; '.join(f'« {r} »' for r in missing)} (trouvé : "
+                        f"absente{'s' if len(missing) > 1 else ''})")
     if extra:
         problems.append(f"aucune autre référence à la configuration (trouvé : {' ; '.join(f'« {r} »' for r in extra)})")
     if problems:
-        return failed(f"Le Deployment `{DEPLOYMENT}` devrait avoir le contenu sauvegardé : {' ; '.join(problems)}.", APP)
+        return failed(f"Le Deployment `{DEPLOYMENT}` devrait avoir le contenu sauvegardé : "
+                      f"{' ; '.join(problems)}.", APP)
     images = listing(sorted(set(expected["images"].values())))
     return passed(f"Le Deployment `{DEPLOYMENT}` est de retour à l'identique : {expected['replicas']} réplicas, "
                   f"image {images}, {len(expected['references'])} références à la configuration.", APP)
@@ -628,9 +680,15 @@ def deployment_restored(state: ClusterState) -> Verdict:
        hint="« kubectl rollout status deployment/app -n lab-sauvegarde » ; un pod en CreateContainerConfigError "
             "attend la ConfigMap ou le Secret qu'il référence.")
 def app_available(state: ClusterState) -> Verdict:
+    """« qui est de nouveau disponible » (ses pods trouvent la ConfigMap, le Secret et les clés qu'ils
+    référencent, et sont prêts)."""
     deployment = state.get("apps/v1", "Deployment", DEPLOYMENT)
     if deployment is None:
         return failed(f"Le Deployment `{DEPLOYMENT}` devrait être restauré et disponible (trouvé : aucun).", APP)
+    missing = missing_references(deployment, state.objects("v1", "ConfigMap"), state.objects("v1", "Secret"))
+    if missing:
+        return failed(f"Les pods du Deployment `{DEPLOYMENT}` devraient trouver la configuration qu'ils référencent, "
+                      f"sinon ils ne démarrent pas (CreateContainerConfigError) (trouvé : {' ; '.join(missing)}).", APP)
     wanted = (deployment.get("spec") or {}).get("replicas", 1)
     pods = pods_of(deployment, state.objects("v1", "Pod"), state.objects("apps/v1", "ReplicaSet"))
     ready = [p for p in pods if is_ready(p)]

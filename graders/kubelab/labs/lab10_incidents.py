@@ -173,7 +173,8 @@ def _mounted_claim(deployment: Obj) -> tuple[str, str] | None:
 
 @check("uploads-claim-bound", title="Incident 3 : le stockage de files est Bound", category="stockage",
        course=COURSE,
-       hint="« kubectl describe pvc uploads » : la StorageClass `fast-ssd` n'existe pas (« kubectl get storageclass »). "
+       hint="« kubectl describe pvc uploads » : la StorageClass `fast-ssd` n'existe pas "
+            "(« kubectl get storageclass »). "
             "La classe d'un PVC est immuable : supprimez `uploads` et recréez-le sur `microk8s-hostpath`, ou créez un "
             "nouveau PVC et faites-le monter par le volume `uploads` de `files`.")
 def uploads_claim_bound(state: ClusterState) -> Verdict:
@@ -183,7 +184,8 @@ def uploads_claim_bound(state: ClusterState) -> Verdict:
     ref = ObjectRef("Deployment", "files")
     mounted = _mounted_claim(files)
     if mounted is None:
-        return failed(f"Le Deployment `files` devrait monter un PVC dans son volume `{VOLUME}` (trouvé : aucun PVC).", ref)
+        return failed(f"Le Deployment `files` devrait monter un PVC dans son volume `{VOLUME}` (trouvé : aucun "
+                      "PVC).", ref)
     volume, name = mounted
     claim_ref = ObjectRef("PersistentVolumeClaim", name)
     claim = state.get("v1", "PersistentVolumeClaim", name)
@@ -194,7 +196,8 @@ def uploads_claim_bound(state: ClusterState) -> Verdict:
     classes = sorted(name_of(sc) for sc in state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
     expectation = f"Le PVC `{name}` monté par `files` devrait être Bound sur une StorageClass existante"
     if wanted and wanted not in classes:
-        return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; classes du cluster : "
+        return failed(f"{expectation} (trouvé : {phase}, la StorageClass `{wanted}` n'existe pas ; "
+                      "classes du cluster : "
                       f"{listing(classes) or 'aucune'}).", claim_ref, ref)
     if not wanted:
         return failed(f"{expectation} (trouvé : {phase}, sans StorageClass et sans classe par défaut).", claim_ref, ref)
@@ -290,7 +293,8 @@ def ingress_backend_port(state: ClusterState) -> Verdict:
     ref = ObjectRef("Ingress", "web")
     ingress = state.get("networking.k8s.io/v1", "Ingress", "web")
     if ingress is None:
-        return failed("L'Ingress `web` devrait exister (trouvé : aucun) : relancez « kubelab lab setup 10-incidents ».", ref)
+        return failed("L'Ingress `web` devrait exister (trouvé : aucun) : relancez "
+                      "« kubelab lab setup 10-incidents ».", ref)
     service = _service(state)
     if service is None:
         return NO_SERVICE

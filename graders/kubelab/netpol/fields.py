@@ -7,26 +7,23 @@ reads: through the API server when one is named (``--kubeconfig``, ``--context``
 ``--sandbox``: a server-side dry run with strict field validation, nothing is written), else
 against the fields of the Kubernetes API schema stored in ``data/api-fields.json``.
 
-That file is a compact extract of the API server's OpenAPI v3 (``extract``): for each type,
-its fields and the type of each. Regenerate it from a cluster of the version the sandbox runs:
-``python -m kubelab.netpol.fields --kubeconfig FILE``; a test compares it with the sandbox.
+That file is a compact extract of the API server's OpenAPI v3 (``document``): for each type,
+its fields and the type of each. ``kubelab.api_schema`` fetches the OpenAPI from a cluster and
+asks the API server itself; regenerate the file with ``python -m kubelab.api_schema --kubeconfig
+FILE`` on a cluster of the sandbox's version (a test compares it with the sandbox). This module
+reads no cluster: it only knows the stored fields.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
-import re
-import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kubelab.netpol.french import NBSP, quote
-
-if TYPE_CHECKING:
-    from kubelab.kube_api import KubeApi
 
 Obj = dict[str, Any]
 SCHEMA_FILE = Path(__file__).with_name("data") / "api-fields.json"
@@ -45,7 +42,6 @@ KINDS = {
 GROUP_VERSIONS = ("api/v1", "apis/apps/v1", "apis/batch/v1", "apis/networking.k8s.io/v1")
 ANY = "*"
 """A field whose content the schema does not constrain (``x-kubernetes-preserve-unknown-fields``, scalars)."""
-_UNKNOWN = re.compile(r'unknown field "([^"]+)"')
 
 
 # --- the stored schema ---------------------------------------------------------------------------------
@@ -67,11 +63,9 @@ def _field_type(prop: Obj) -> str:
     return ANY
 
 
-def extract(api: KubeApi) -> Obj:
-    """The fields of every type the matrix's kinds reach, from the API server's OpenAPI v3."""
-    schemas: dict[str, Obj] = {}
-    for group_version in GROUP_VERSIONS:
-        schemas.update(api.request("GET", f"/openapi/v3/{group_version}")["components"]["schemas"])
+def document(schemas: dict[str, Obj], version: str) -> Obj:
+    """The stored form of an API server's OpenAPI v3 ``components.schemas``: the fields of every type the
+    matrix's kinds reach."""
     definitions: dict[str, dict[str, str]] = {}
     pending = list(KINDS.values())
     while pending:
@@ -83,7 +77,6 @@ def extract(api: KubeApi) -> Obj:
             continue
         definitions[name] = {field: _field_type(prop) for field, prop in sorted(properties.items())}
         pending.extend(kind.lstrip("[]{}") for kind in definitions[name].values() if kind != ANY)
-    version = api.server_version().get("gitVersion", "")
     return {"kubernetes": version, "kinds": KINDS, "definitions": dict(sorted(definitions.items()))}
 
 
@@ -144,52 +137,17 @@ def _holder(obj: Obj, path: str) -> str | None:
 
 # --- the checks ------------------------------------------------------------------------------------------
 
-
-def server_unknown_fields(api: KubeApi, obj: Obj) -> list[str]:
-    """Ask the API server: a dry-run create with strict field validation (nothing is written); its unknown fields."""
-    from kubelab.kube_api import ApiError
-
-    info = api.resource(obj["apiVersion"], obj["kind"])
-    namespace = (obj.get("metadata") or {}).get("namespace") if info.namespaced else None
-    try:
-        api.request("POST", info.path(namespace), body=obj, query={"dryRun": "All", "fieldValidation": "Strict"})
-    except ApiError as exc:
-        if exc.status in (404, 409):  # namespace absent, object already there: the fields were decoded fine
-            return []
-        if exc.status == 400:
-            return _UNKNOWN.findall(str(exc.body.get("message", "")))
-        raise
-    return []
+ServerCheck = Callable[[Obj], list[str]]
+"""Ask an API server for an object's unknown fields (``kubelab.api_schema.strict_dry_run``)."""
 
 
-def problems(manifests: list[tuple[str, Obj]], api: KubeApi | None = None) -> list[str]:
-    """One French line per unknown field of the manifests (``(file, object)``), as the cluster would refuse them."""
+def problems(manifests: list[tuple[str, Obj]], server: ServerCheck | None = None) -> list[str]:
+    """One French line per unknown field of the manifests (``(file, object)``), as the cluster would refuse them:
+    asked to ``server`` when given, else found with the stored schema."""
     lines = []
     for source, obj in manifests:
-        paths = server_unknown_fields(api, obj) if api is not None else [path for path, _ in unknown_fields(obj)]
+        paths = server(obj) if server is not None else [path for path, _ in unknown_fields(obj)]
         who = f"{obj.get('kind')} {quote((obj.get('metadata') or {}).get('name', '?'))}"
         for path in paths:
             lines.append(f"{quote(source)}, {who}{NBSP}: champ inconnu `{path}`{_closest(path, _holder(obj, path))}")
     return lines
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Regenerate ``data/api-fields.json`` from a cluster."""
-    from kubelab.kube_api import KubeApi
-
-    parser = argparse.ArgumentParser(description="Extrait les champs de l'API Kubernetes (OpenAPI v3) d'un cluster.")
-    parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--output", default=str(SCHEMA_FILE))
-    args = parser.parse_args(argv)
-    api = KubeApi.from_kubeconfig(args.kubeconfig)
-    try:
-        document = extract(api)
-    finally:
-        api.close()
-    Path(args.output).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{len(document['definitions'])} types écrits dans {args.output} (Kubernetes {document['kubernetes']})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

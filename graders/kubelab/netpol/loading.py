@@ -2,7 +2,7 @@
 
 Every ``*.yaml``/``*.yml`` file under the folder (but a lab's ``expect.yaml`` and
 kustomize's ``kustomization.yaml``) is read (multi-document, ``List`` objects
-unwrapped) with ``kubelab.manifests.parse``: malformed YAML is a French ``UsageError``
+unwrapped) with ``kubelab.manifest_text.parse``: malformed YAML is a French ``UsageError``
 naming the file. Controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob)
 become one synthetic pod each, named after the controller, with the labels and container
 ports of its pod template. Objects without a namespace get ``default_namespace``, which
@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelab.errors import UsageError
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
-from kubelab.manifests import parse
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, parse
 from kubelab.netpol.french import NBSP, quote
 from kubelab.netpol.model import FILE_ANNOTATION, WORKLOAD_ANNOTATION
 

@@ -150,8 +150,9 @@ class Port:
             return cls("TCP", _port_number(parts[0]))
         if len(parts) == 2:
             number, protocol = (parts[1], parts[0]) if parts[0].upper() in PROTOCOLS else (parts[0], parts[1])
-            if protocol.upper() in PROTOCOLS:
-                return cls(protocol.upper(), _port_number(number))  # type: ignore[arg-type]
+            known = next((p for p in PROTOCOLS if p == protocol.upper()), None)
+            if known is not None:
+                return cls(known, _port_number(number))
         raise ValueError(f"port invalide {quote(text)} (exemples{NBSP}: 80, 53/UDP)")
 
     @property

@@ -187,7 +187,8 @@ def parse_policy(obj: Obj, source: str = "") -> Policy:
     types = _list(spec.get("policyTypes"), where, "spec.policyTypes")
     for kind in types:
         if kind not in ("Ingress", "Egress"):
-            raise PolicyError(f"{where}{NBSP}: spec.policyTypes ne peut contenir que Ingress et Egress, pas {quote(kind)}.")
+            raise PolicyError(f"{where}{NBSP}: spec.policyTypes ne peut contenir que Ingress et Egress, pas "
+                              f"{quote(kind)}.")
     ingress_raw = _list(spec.get("ingress"), where, "spec.ingress")
     egress_raw = _list(spec.get("egress"), where, "spec.egress")
     if not types:

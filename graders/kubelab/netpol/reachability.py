@@ -164,7 +164,8 @@ class Analysis:
         try:
             return IPBlockEndpoint(ref)
         except ValueError:
-            raise UsageError(f"Source {quote(ref)} invalide (attendu{NBSP}: namespace/pod, namespace/* ou CIDR).") from None
+            raise UsageError(f"Source {quote(ref)} invalide (attendu{NBSP}: namespace/pod, namespace/* ou "
+                             "CIDR).") from None
 
     # --- verdicts --------------------------------------------------------------------
 

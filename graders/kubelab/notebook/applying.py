@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from kubelab import manifests
+from kubelab import manifest_text, manifests
 from kubelab.errors import KubelabError, UsageError
-from kubelab.kube_api import BUILTIN_RESOURCES, ApiError, KubeApi, RefusedError
-from kubelab.lab_setup import NAMESPACE_PLACEHOLDER
+from kubelab.kube_api import BUILTIN_RESOURCES, FIELD_MANAGER, ApiError, KubeApi, RefusedError
+from kubelab.lab_setup import STEP_MANAGER, wait_observed
+from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, yaml_mark, yaml_reason
 from kubelab.notebook import html
 from kubelab.typography import plural
 
@@ -135,18 +136,18 @@ def parse(text: str, namespace: str, lab_namespace: str | None = None) -> list[O
     """The objects of the learner's YAML; ``UsageError`` quoting the faulty line otherwise."""
     text = retarget(text, namespace, lab_namespace)
     try:
-        return manifests.parse(text, "votre manifeste")
+        return manifest_text.parse(text, "votre manifeste")
     except UsageError as exc:
         cause = exc.__cause__
         if not isinstance(cause, yaml.YAMLError):
             raise
-        mark, problem = manifests.yaml_problem(cause)
+        mark = yaml_mark(cause)
         if mark is None:
             raise
         lines = text.splitlines()
         line = lines[mark.line] if mark.line < len(lines) else ""
         raise UsageError(
-            f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {problem}. "
+            f"YAML invalide, ligne {mark.line + 1} du manifeste, colonne {mark.column + 1} : {yaml_reason(cause)}. "
             f"Ligne en cause : `{line.strip() or '(vide)'}` — vérifiez l'indentation (des espaces, jamais de "
             "tabulations) et le « : » suivi d'un espace."
         ) from cause
@@ -161,7 +162,8 @@ def problems_from(error: KubelabError, obj: Obj) -> list[Problem]:
         if error.status == 404 and (body.get("details") or {}).get("kind") == "namespaces":
             namespace = (body.get("details") or {}).get("name", "?")
             return [Problem(who, "metadata.namespace", f"le namespace « {namespace} » n'existe pas : exécutez la "
-                                                       "cellule « Préparer le lab » (ou créez-le)", body.get("message", ""))]
+                                                       "cellule « Préparer le lab » (ou créez-le)",
+                            body.get("message", ""))]
         if causes:
             return [Problem(who, cause.get("field", ""), _reason(cause.get("reason", ""), cause.get("message", "")),
                             cause.get("message", "")) for cause in causes]
@@ -212,22 +214,22 @@ def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport,
     return sorted(placed, key=lambda o: o["kind"] != "Namespace")
 
 
-def dry_run(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None:
+def dry_run(api: KubeApi, objects: list[Obj], report: ApplyReport, field_manager: str = FIELD_MANAGER) -> None:
     """Server-side dry run of every object; refusals go to ``report.problems``."""
     for obj in objects:
         try:
-            api.apply(obj, dry_run=True)
+            api.apply(obj, dry_run=True, field_manager=field_manager)
         except (RefusedError, ApiError) as exc:
             report.problems.extend(problems_from(exc, obj))
 
 
-def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None:
+def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport, field_manager: str = FIELD_MANAGER) -> None:
     """Server-side apply each object, noting whether it was created, changed or unchanged."""
     for obj in objects:
         meta = obj["metadata"]
         before = api.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         try:
-            after = api.apply(obj)
+            after = api.apply(obj, field_manager=field_manager)
         except (RefusedError, ApiError) as exc:
             report.problems.extend(problems_from(exc, obj))
             return
@@ -241,9 +243,16 @@ def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport) -> None
 
 
 def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: str | None = None,
-                       other_namespaces: tuple[str, ...] = ()) -> ApplyReport:
-    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all (or none)."""
+                       other_namespaces: tuple[str, ...] = (), change: bool = False) -> ApplyReport:
+    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all (or none).
+
+    Objects aimed at another namespace than the lab's are refused, unless in ``other_namespaces``.
+    With ``change`` (``modifier``), the objects already exist and the text holds only the fields it changes, as
+    ``kubectl set image`` does: they are applied under a field manager of their own, once each controller has
+    acted on the current version (``lab_setup.STEP_MANAGER``), so the other fields stay as they were.
+    """
     report = ApplyReport()
+    manager = STEP_MANAGER if change else FIELD_MANAGER
     if not text or not yaml_has_content(text):
         report.empty = True
         return report
@@ -252,10 +261,13 @@ def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: s
         if SOLUTION_MARKER in text:  # the instructor's own cell: fact placeholders (lab 01) are filled
             objects = manifests.fill_facts(api, objects)
         placed = place(api, objects, namespace, report, other_namespaces)
+        if change and not report.problems:
+            for obj in placed:
+                wait_observed(api, obj, obj["metadata"].get("namespace", namespace))
         if not report.problems:
-            dry_run(api, placed, report)
+            dry_run(api, placed, report, manager)
         if not report.problems:
-            apply_objects(api, placed, report)
+            apply_objects(api, placed, report, manager)
     except KubelabError as exc:
         report.error = exc.notebook_message
     return report
@@ -279,7 +291,8 @@ def secret_object(api: KubeApi, namespace: str, name: str, values: dict[str, Any
         elif isinstance(value, str):
             data[key] = base64.b64encode(value.encode()).decode()
         else:
-            raise UsageError(f"La valeur de « {key} » devrait être un texte ou ALEATOIRE (trouvé : {type(value).__name__}).")
+            raise UsageError(f"La valeur de « {key} » devrait être un texte ou ALEATOIRE (trouvé : "
+                             f"{type(value).__name__}).")
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
             "type": secret_type, "data": data}
 

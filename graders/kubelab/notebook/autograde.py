@@ -17,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from kubelab.catalog import Lab, load_lab
 from kubelab.errors import KubelabError
@@ -29,6 +29,8 @@ from kubelab.outcomes import GradeReport, Outcome
 from kubelab.typography import french
 
 NO_SNAPSHOT = "aucun instantané soumis"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Graded:
 _cache: dict[tuple[Any, ...], Graded] = {}
 
 
-def _quietly(function: Callable[..., GradeReport], *args: Any, **kwargs: Any) -> GradeReport:
+def _quietly(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run without letting a library write on stderr (nbgrader would read it as a failure)."""
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")

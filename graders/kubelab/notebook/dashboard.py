@@ -117,11 +117,6 @@ def claims_panel(claims: list[Obj]) -> str:
     return title + html.table(["PVC", "État", "Volume", "Capacité", "Classe", "Accès"], rows)
 
 
-def reads_claims(lab: Lab) -> bool:
-    """Does the lab grade PersistentVolumeClaims (else the dashboard hides the claims panel)?"""
-    return any(read.kind == "PersistentVolumeClaim" for read in lab.reads)
-
-
 def snapshot_of_cluster(api: KubeApi, namespace: str, claims: bool = True) -> tuple[list[Obj], list[Obj],
                                                                                      list[Obj] | None]:
     """The lists the dashboard shows (claims only when asked)."""
@@ -148,7 +143,7 @@ class Dashboard:
         self.lab = lab
         self.namespace = namespace
         self.panels = lab_panels(lab)
-        self.claims = reads_claims(lab)
+        self.claims = lab.reads_kind("PersistentVolumeClaim")
         self.submission = submission
         self.button = widgets.Button(description="Actualiser", icon="refresh")
         self.auto = widgets.Checkbox(value=False, description=f"Actualisation automatique ({REFRESH_SECONDS:.0f} s)",

@@ -13,7 +13,7 @@ import os
 import pwd
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from kubelab.catalog import Lab
@@ -33,7 +33,7 @@ WINDOW_CLOSES_ENV = "KUBELAB_WINDOW_CLOSES"
 """Set for the autograde kernel by ``kubelab.notebook.nbgrader_hooks.SubmissionContext``."""
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Who executes the notebook."""
 
     LEARNER = "apprenant"
@@ -49,11 +49,6 @@ def current_mode() -> Mode:
     if value == "validate":
         return Mode.VALIDATE
     return Mode.LEARNER
-
-
-def writes_allowed() -> bool:
-    """Only a learner's own run applies manifests and captures snapshots."""
-    return current_mode() is Mode.LEARNER
 
 
 def learner_identity() -> str:

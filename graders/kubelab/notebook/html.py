@@ -83,7 +83,8 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     """A plain table; cells are HTML already."""
     head = "".join(f'<th style="{HEAD}">{text(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f'<td style="{CELL}">{c}</td>' for c in row) + "</tr>" for row in rows)
-    return f'<table style="border-collapse: collapse; margin: 4px 0 8px 0"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (f'<table style="border-collapse: collapse; margin: 4px 0 8px 0"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table>')
 
 
 def badge(label: str, colour: str, background: str) -> str:

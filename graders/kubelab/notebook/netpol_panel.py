@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.catalog import Lab
-from kubelab.cluster_state import LiveState
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
+from kubelab.live_state import LiveState
 from kubelab.notebook import html
 from kubelab.typography import plural
 

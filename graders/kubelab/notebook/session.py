@@ -98,16 +98,22 @@ class LabSession:
 
     # --- preparing and looking -------------------------------------------------------------
 
-    def preparer(self) -> None:
-        """Check what the lab needs, then create its namespace and what it provides (``kubelab lab setup``)."""
+    def preparer(self, etape: int = 1) -> None:
+        """Check what the lab needs, then create its namespace and what it provides (``kubelab lab setup``), or run
+        a later step of the preparation (``kubelab lab setup --step N``)."""
         if self.offline:
             self._offline_notice("rien n'est préparé.")
             return
         try:
-            findings = prerequisites.check(self.api, self.lab.requires)
-            lab_setup.setup(self.api, self.lab, self.namespace)
+            findings = prerequisites.check(self.api, self.lab.requires) if etape == 1 else []
+            lab_setup.setup(self.api, self.lab, self.namespace, step=etape)
         except KubelabError as exc:
             self._error(exc)
+            return
+        if etape != 1:
+            description = html.text(self.lab.setup_steps[etape].description)
+            html.show(html.notice(f"<b>✓ Étape {etape} faite</b> : {description}.", "ok"))
+            self._changed()
             return
         needs = html.bullets(prerequisites.lines(findings), symbols=True)
         absent = prerequisites.missing(findings)
@@ -162,12 +168,21 @@ class LabSession:
 
     def appliquer(self, manifeste: str) -> None:
         """Validate the YAML (server-side dry run), then apply it (server-side apply)."""
+        self._apply(manifeste, change=False)
+
+    def modifier(self, manifeste: str) -> None:
+        """Change objects already applied with only the fields written here (as « kubectl set image »), once
+        their controller has taken the previous version into account."""
+        self._apply(manifeste, change=True)
+
+    def _apply(self, manifeste: str, change: bool) -> None:
         if self.offline:
             self._offline_notice("rien n'est appliqué.")
             return
-        if not isinstance(manifeste, str):
-            self._error(UsageError(f"lab.appliquer(...) attend le texte YAML d'un manifeste, entre guillemets \"\"\" "
-                                   f"(trouvé : {type(manifeste).__name__})."))
+        wrong = _wrong_types(f"lab.{'modifier' if change else 'appliquer'}(...) attend le texte YAML d'un manifeste, "
+                             'entre guillemets """', (manifeste, str))
+        if wrong is not None:
+            self._error(wrong)
             return
         try:
             api = self.api
@@ -175,19 +190,20 @@ class LabSession:
             self._error(exc)
             return
         report = applying.validate_and_apply(api, manifeste, self.namespace, self.lab.namespace,
-                                             self.lab.other_namespaces)
+                                             self.lab.other_namespaces, change=change)
         html.show(applying.render(report))
         if report.applied:
             self._changed()
 
-    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:  # noqa: A002
+    def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:
         """Create or update a Secret; ``ALEATOIRE`` draws a value at random. Values are never shown."""
         if self.offline:
             self._offline_notice("aucun Secret n'est créé.")
             return
-        if not isinstance(nom, str) or not isinstance(valeurs, dict):
-            self._error(UsageError("lab.creer_secret(NOM, {CLÉ: VALEUR, …}) attend un nom (texte) et une table de "
-                                   f"valeurs (trouvé : {nom.__class__.__name__}, {valeurs.__class__.__name__})."))
+        wrong = _wrong_types("lab.creer_secret(NOM, {CLÉ: VALEUR, …}) attend un nom (texte) et une table de valeurs",
+                             (nom, str), (valeurs, dict))
+        if wrong is not None:
+            self._error(wrong)
             return
         try:
             api = self.api
@@ -263,10 +279,19 @@ class LabSession:
         return submission.render(done)
 
 
+def _wrong_types(expectation: str, *values: tuple[object, type]) -> UsageError | None:
+    """The French error for a learner's call with arguments of the wrong type (``None`` when they are right)."""
+    if all(isinstance(value, expected) for value, expected in values):
+        return None
+    found = ", ".join(type(value).__name__ for value, _ in values)
+    return UsageError(f"{expectation} (trouvé : {found}).")
+
+
 def ouvrir_lab(lab_id: str) -> LabSession:
     """The session of a lab notebook: ``lab = ouvrir_lab("03-stockage-pvc")``."""
-    if not isinstance(lab_id, str):
-        raise LabNotOpened(f"ouvrir_lab(...) attend l'identifiant d'un lab, entre guillemets (trouvé : {lab_id!r}).")
+    wrong = _wrong_types("ouvrir_lab(...) attend l'identifiant d'un lab, entre guillemets", (lab_id, str))
+    if wrong is not None:
+        raise LabNotOpened(wrong.message)
     try:
         return LabSession(lab_id)
     except KubelabError as exc:

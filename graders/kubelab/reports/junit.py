@@ -30,4 +30,4 @@ def render(report: GradeReport) -> str:
             ET.SubElement(case, "error", message=result.message)
         else:
             ET.SubElement(case, "system-out").text = result.message
-    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True) + "\n"
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

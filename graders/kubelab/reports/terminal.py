@@ -37,7 +37,8 @@ def render(report: GradeReport, colour: bool = False) -> str:
         symbol = paint(SYMBOLS[result.outcome], COLOURS[result.outcome])
         earned = "–" if result.outcome is Outcome.ERROR else str(result.points)
         hidden = ", cachée" if result.check.hidden else ""
-        lines.append(f"  {symbol} {earned:>2}/{result.check.points:<2}  {result.check.title} ({result.check.id}{hidden})")
+        lines.append(f"  {symbol} {earned:>2}/{result.check.points:<2}  {result.check.title} "
+                     f"({result.check.id}{hidden})")
         lines.extend(textwrap.wrap(result.message, WIDTH, initial_indent=indent, subsequent_indent=indent,
                                    break_on_hyphens=False))
         if result.outcome is Outcome.FAILED:
@@ -49,5 +50,6 @@ def render(report: GradeReport, colour: bool = False) -> str:
     lines.append(paint(f"Score : {report.score}/{report.max_score}", "1"))
     if report.errors:
         lines.append(paint(
-            f"{len(report.errors)} vérification(s) non notée(s) : problème d'infrastructure, relancez la correction.", "33"))
+            f"{len(report.errors)} vérification(s) non notée(s) : problème d'infrastructure, relancez la "
+            "correction.", "33"))
     return french("\n".join(lines)) + "\n"

@@ -95,7 +95,7 @@ class Recipe:
         digest.update(json.dumps({"commands": commands, "env": GO_ENV}).encode())
         for module in sorted({step.module for step in self.steps if step.module}):
             for path in sorted((BUILDERS_DIR / module).iterdir()):
-                if path.is_file():
+                if path.name in ("go.mod", "go.sum") or path.suffix == ".go":
                     digest.update(f"{module}/{path.name}\0".encode() + path.read_bytes() + b"\0")
         return f"{self.versions_key}_{digest.hexdigest()[:12]}"
 

@@ -22,6 +22,7 @@ import yaml
 
 from kubelab.errors import InfrastructureError, UsageError
 from kubelab.kube_api import ApiError, KubeApi, RefusedError
+from kubelab.objects import is_ready
 from kubelab.paths import sandboxes_root
 from kubelab.sandbox import addons as addon_catalog
 from kubelab.sandbox import processes, profile
@@ -173,7 +174,8 @@ class Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True)
         state = SandboxState(
             name=self.name,
-            ports={name: processes.free_port() for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
+            ports={name: processes.free_port()
+                   for name in ("etcd", "etcd-peer", "kube-controller-manager", "kube-scheduler", "kwok")},
             rbac=rbac or "rbac" in addons,
             audit=audit,
             started_at=time.time(),
@@ -321,9 +323,12 @@ class Sandbox:
 
     def _spawn_controllers(self, state: SandboxState, binaries: SandboxBinaries) -> None:
         pki, work = self.pki, self.workdir
-        auth = lambda name: [f"--kubeconfig={work / f'{name}.kubeconfig'}",  # noqa: E731
-                             f"--authentication-kubeconfig={work / f'{name}.kubeconfig'}",
-                             f"--authorization-kubeconfig={work / f'{name}.kubeconfig'}"]
+
+        def auth(name: str) -> list[str]:
+            kubeconfig = work / f"{name}.kubeconfig"
+            return [f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+                    f"--authorization-kubeconfig={kubeconfig}"]
+
         state.pids["kube-controller-manager"] = processes.spawn("kube-controller-manager", [
             str(binaries.kube_controller_manager), *auth("controller-manager"),
             "--bind-address=127.0.0.1", f"--secure-port={state.ports['kube-controller-manager']}",
@@ -347,7 +352,8 @@ class Sandbox:
             f"--cidr={profile.POD_CIDR}",
         ], self.logs)
         state.pids["sandbox-controller"] = processes.spawn("sandbox-controller", [
-            sys.executable, "-m", "kubelab.sandbox.controller", f"--kubeconfig={work / 'sandbox-controller.kubeconfig'}",
+            sys.executable, "-m", "kubelab.sandbox.controller",
+            f"--kubeconfig={work / 'sandbox-controller.kubeconfig'}",
         ], self.logs)
 
     def _write_kubeconfigs(self, state: SandboxState) -> None:
@@ -358,7 +364,8 @@ class Sandbox:
             config = {
                 "apiVersion": "v1",
                 "kind": "Config",
-                "clusters": [{"name": "microk8s-cluster", "cluster": {"server": server, "certificate-authority-data": ca}}],
+                "clusters": [{"name": "microk8s-cluster",
+                              "cluster": {"server": server, "certificate-authority-data": ca}}],
                 "users": [{"name": name, "user": {
                     "client-certificate-data": base64.b64encode(cert.read_bytes()).decode(),
                     "client-key-data": base64.b64encode(key.read_bytes()).decode(),
@@ -390,7 +397,7 @@ class Sandbox:
     def _wait_nodes_ready(self, api: KubeApi, timeout: float = NODE_READY_TIMEOUT) -> None:
         def all_ready() -> bool:
             nodes = api.list("v1", "Node")
-            return bool(nodes) and all(profile.is_ready(node) for node in nodes)
+            return bool(nodes) and all(is_ready(node) for node in nodes)
 
         processes.wait_until(all_ready, timeout, "que tous les nœuds soient Ready", self.logs / "kwok.log")
 
@@ -445,7 +452,8 @@ class Sandbox:
         elif addon.manifest:
             objects = addon_catalog.load_manifests(addon.manifest)
             if addon.name == "metallb":
-                objects = addon_catalog.load_manifests("addons/metallb-pool.yaml", {"RANGE": state.metallb_range or "x"}) + objects
+                pool = addon_catalog.load_manifests("addons/metallb-pool.yaml", {"RANGE": state.metallb_range or "x"})
+                objects = pool + objects
             for obj in reversed(objects):
                 meta = obj["metadata"]
                 try:
@@ -490,7 +498,8 @@ class Sandbox:
 
         binaries = cached_binaries()
         if binaries is None:
-            raise InfrastructureError("Les binaires du bac à sable ont disparu du cache : relancez « kubelab sandbox up ».")
+            raise InfrastructureError("Les binaires du bac à sable ont disparu du cache : relancez "
+                                      "« kubelab sandbox up ».")
         processes.stop({"kube-apiserver": state.pids["kube-apiserver"]}, marker=str(self.workdir), timeout=STOP_GRACE)
         state.rbac = enabled
         self._spawn_apiserver(state, binaries)

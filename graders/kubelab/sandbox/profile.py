@@ -70,18 +70,6 @@ def node_manifest(name: str, slot: int, worker: bool) -> dict[str, Any]:
     }
 
 
-def is_control_plane(node: dict[str, Any]) -> bool:
-    labels = node.get("metadata", {}).get("labels", {}) or {}
-    return labels.get("microk8s.io/cluster") == "true" and "node.kubernetes.io/microk8s-worker" not in labels
-
-
-def is_ready(node: dict[str, Any]) -> bool:
-    for condition in node.get("status", {}).get("conditions", []) or []:
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
-
-
 def internal_ip(node: dict[str, Any]) -> str:
     for address in node.get("status", {}).get("addresses", []) or []:
         if address.get("type") == "InternalIP":

@@ -13,26 +13,11 @@ from typing import Any
 import yaml
 
 from kubelab.kube_api import KubeApi
+from kubelab.microk8s import VOTERS, dqlite_roles
+from kubelab.objects import is_ready
 from kubelab.sandbox import profile
 from kubelab.sandbox.addons import ADDONS
 from kubelab.typography import french
-
-VOTERS = 3
-STANDBYS = 2
-
-
-def dqlite_roles(nodes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
-    """Control-plane nodes in join order, each with its dqlite role."""
-    members = sorted(
-        (node for node in nodes if profile.is_control_plane(node)),
-        key=lambda n: (n["metadata"].get("creationTimestamp", ""), n["metadata"]["name"]),
-    )
-    voters = VOTERS if len(members) >= VOTERS else 1
-    roles = []
-    for index, node in enumerate(members):
-        role = "voter" if index < voters else "standby" if index < voters + STANDBYS else "spare"
-        roles.append((node, role))
-    return roles
 
 
 def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
@@ -46,8 +31,10 @@ def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
             enabled = True
         elif addon.name == "rbac":
             enabled = rbac
+        elif addon.marker is None:  # nothing in the cluster would tell that it is on
+            enabled = False
         else:
-            api_version, kind, name, namespace = addon.marker  # type: ignore[misc]
+            api_version, kind, name, namespace = addon.marker
             enabled = api.get(api_version, kind, name, namespace) is not None
         addons.append({
             "name": addon.name,
@@ -69,7 +56,7 @@ def status(api: KubeApi, rbac: bool) -> dict[str, Any]:
         # Not in MicroK8s's report: which of the sandbox's nodes are real and which simulated.
         "sandbox-nodes": [
             {"name": node["metadata"]["name"], "kind": "real" if is_real(node) else "simulated",
-             "ready": profile.is_ready(node)}
+             "ready": is_ready(node)}
             for node in sorted(nodes, key=lambda n: n["metadata"]["name"])
         ],
     }

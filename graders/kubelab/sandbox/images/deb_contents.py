@@ -37,20 +37,20 @@ def read_deb(deb: Path) -> FileTree:
             path = merged_usr(member.name)
             if not path:
                 continue
-            owner = {"uid": member.uid, "gid": member.gid}
             if member.isdir():
-                tree.entries[path] = Entry(kind="dir", mode=member.mode, **owner)
+                tree.entries[path] = Entry(kind="dir", mode=member.mode, uid=member.uid, gid=member.gid)
             elif member.issym():
                 target = member.linkname
                 if target.startswith("/"):
                     target = "/" + merged_usr(target)
-                tree.entries[path] = Entry(kind="symlink", mode=0o777, target=target, **owner)
+                tree.entries[path] = Entry(kind="symlink", mode=0o777, target=target, uid=member.uid, gid=member.gid)
             elif member.islnk():
                 hardlinks.append((path, merged_usr(member.linkname)))
             elif member.isfile():
                 extracted = tar.extractfile(member)
                 data = extracted.read() if extracted is not None else b""
-                tree.entries[path] = Entry(kind="file", mode=member.mode, data=data, **owner)
+                tree.entries[path] = Entry(kind="file", mode=member.mode, data=data, uid=member.uid,
+                                           gid=member.gid)
     for path, source in hardlinks:
         original = tree.entries.get(source)
         if original is not None:

@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
+    host = host.decode() if isinstance(host, bytes) else host
     sys.stderr.write(f"registre prêt sur http://{host}:{port} ({len(store.references)} références, {args.store})\n")
     sys.stderr.flush()
     started = time.monotonic()
