@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -352,8 +353,9 @@ def follow(walk: Walk, document: str, plan: dict[str, Step]) -> list[str]:
         line = command
         if step.answer:
             line = f"echo {step.answer} | script -qfec {shell_quote(command)} /dev/null"
+        started = time.monotonic()
         code, output = walk.shell.run(line)
-        transcript.append(f"$ {command}  → {code}")
+        transcript.append(f"$ {command}  → {code} en {time.monotonic() - started:.1f} s")
         assert "Traceback" not in output, f"{command} :\n{output[-3000:]}"
         assert step.expect is None or code == step.expect, f"{command} a rendu {code} (attendu {step.expect}) :\n" \
                                                             f"{output[-3000:]}"
