@@ -5,8 +5,8 @@ Démarre son propre bac à sable (nom et dossier uniques sous /tmp, 1 nœud), cr
 nbgrader temporaire avec le notebook du lab (``notebooks/source/LAB``), puis :
 
 - un apprenant travaille dans un noyau Jupyter (``jupyter_client``) : il exécute les cellules
-  du devoir publié remplies avec la solution, jusqu'à « Soumettre » (qui écrit
-  ``snapshot.json``) ;
+  du devoir publié remplies avec la solution, jusqu'à « Soumettre », et clique sur le bouton
+  (qui écrit ``snapshot.json``) ;
 - « Vérifier » à chaud : dans ce même noyau, ``lab.verify_button.click()`` répété --clicks
   fois ; médiane de la durée mesurée par le bouton (lecture du cluster + notation + rendu de
   la liste) et de l'aller-retour complet vu du client (requête d'exécution -> réponse) ;
@@ -77,6 +77,7 @@ def learner_session(notebook: nbformat.NotebookNode, folder: Path, env: dict[str
                 continue
             run_cell(client, cell.source)
             if cell.get("id") == "soumettre":
+                run_cell(client, "lab.submit_button.click()")  # the cell shows the button; the learner clicks it
                 break
         if not (folder / "snapshot.json").is_file():
             sys.exit("« Soumettre » n'a pas écrit snapshot.json")

@@ -47,6 +47,7 @@ TEMPLATE = HERE / "template" / "lab.nb.j2"
 QUESTIONS = HERE / "labs"
 SOURCE = HERE / "source"
 COURSE = REPO / "course"
+MKDOCS = REPO / "mkdocs.yml"
 
 
 Obj = dict[str, Any]
@@ -116,7 +117,9 @@ class Context:
     secrets: bool = False
     quiz_points: int = 0
     hidden_count: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    claims: bool = False
+    requirements: str = ""
+    example: dict[str, str] = field(default_factory=dict)
 
 
 def identifier(stem: str) -> str:
@@ -279,8 +282,25 @@ def string_lines(text: str, indent: int, width: int = 100) -> str:
     return "\n".join(" " * indent + json.dumps(line, ensure_ascii=False) for line in lines)
 
 
+def site_url() -> str | None:
+    """Le ``site_url`` de ``mkdocs.yml`` (l'adresse publiée du cours), s'il est défini."""
+    for line in MKDOCS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("site_url:"):
+            return line.split(":", 1)[1].strip().strip("\"'") or None
+    return None
+
+
+def page_path(page: str) -> str:
+    """La page que MkDocs construit pour un fichier (``use_directory_urls``) : ``microk8s/stockage/``."""
+    stem = page[: -len(".md")]
+    if stem == "index" or stem.endswith("/index"):
+        return stem[: -len("index")]
+    return stem + "/"
+
+
 def chapter(lab: Lab, course_url: str | None) -> dict[str, str]:
-    """Titre et lien du chapitre (relatif au notebook, ou sous ``course_url``)."""
+    """Titre et lien du chapitre : la page publiée sous ``course_url`` (ou le ``site_url`` de mkdocs.yml),
+    sinon la page du site construit par « mkdocs build » (``site/``), relative au notebook."""
     page = lab.chapter or "index.md"
     path = COURSE / page
     title = page
@@ -288,10 +308,11 @@ def chapter(lab: Lab, course_url: str | None) -> dict[str, str]:
         heading = next((line[2:].strip() for line in path.read_text(encoding="utf-8").splitlines()
                         if line.startswith("# ")), "")
         title = heading or page
-    if course_url:
-        link = course_url.rstrip("/") + "/" + re.sub(r"(index)?\.md$", "", page)
+    base = course_url or site_url()
+    if base:
+        link = base.rstrip("/") + "/" + page_path(page)
     else:
-        link = f"../../../course/{page}"
+        link = f"../../../site/{page_path(page)}index.html"
     return {"title": title, "link": link, "page": page}
 
 
@@ -323,6 +344,31 @@ def statement(lab: Lab) -> str:
     return "\n".join(out).strip("\n")
 
 
+def requirements_text(lab: Lab) -> str:
+    """« les addons `dns` et `hostpath-storage` », « 3 nœuds »… : ce que le lab demande, en français."""
+    needs = lab.requires
+    parts = []
+    if needs.addons:
+        names = [f"`{addon}`" for addon in needs.addons]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+        parts.append(("l'addon " if len(names) == 1 else "les addons ") + listed)
+    if needs.nodes > 1:
+        parts.append(f"{needs.nodes} nœuds prêts")
+    if needs.data_plane:
+        parts.append("un vrai plan de données pour les sondes en direct, facultatif")
+    return " ; ".join(parts)
+
+
+def example_object(lab: Lab) -> dict[str, str]:
+    """Un objet de la solution du lab (ni Secret ni Namespace), pour l'exemple de ``lab.supprimer``."""
+    from kubelab.lab_setup import variant_objects
+
+    for obj in variant_objects(lab, "solution"):
+        if obj["kind"] not in ("Secret", "Namespace"):
+            return {"kind": obj["kind"], "name": obj["metadata"]["name"]}
+    return {"kind": "ConfigMap", "name": "exemple"}
+
+
 def context(lab: Lab, course_url: str | None = None) -> Context:
     parts, others = answer_parts(lab)
     asked = questions(lab)
@@ -336,7 +382,8 @@ def context(lab: Lab, course_url: str | None = None) -> Context:
         lab=lab, number=lab.id.split("-")[0], chapter=chapter(lab, course_url), statement=statement(lab),
         has_setup=(lab.folder / "setup").is_dir(), parts=parts, others=others, questions=asked, checks=checks,
         secrets=any(p.kind == "secret" for p in parts), quiz_points=sum(q.points for q in asked),
-        hidden_count=sum(c.hidden for c in lab.checks),
+        hidden_count=sum(c.hidden for c in lab.checks), claims=lab.reads_kind("PersistentVolumeClaim"),
+        requirements=requirements_text(lab), example=example_object(lab),
     )
 
 
@@ -424,7 +471,9 @@ def make_cell(kind: str, source: str, attributes: dict[str, str], index: int) ->
 def build(lab: Lab, course_url: str | None = None) -> nbformat.NotebookNode:
     """Le notebook source (avec solutions) d'un lab."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = parse_cells(render_template(context(lab, course_url)))
+    ctx = context(lab, course_url)
+    notebook.cells = parse_cells(render_template(ctx))
+    _title_test_cells(notebook, ctx)
     ids = [cell["id"] for cell in notebook.cells]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -433,6 +482,21 @@ def build(lab: Lab, course_url: str | None = None) -> nbformat.NotebookNode:
                          "kubelab": {"lab": lab.id, "points": lab.max_points}}
     nbformat.validate(notebook)
     return notebook
+
+
+def _title_test_cells(notebook: nbformat.NotebookNode, ctx: Context) -> None:
+    """Le titre de chaque cellule de test (``metadata.kubelab.title``), qui nomme sa section dans le retour
+    de nbgrader ; une vérification cachée n'y dit pas ce qu'elle vérifie."""
+    checks = {check["id"]: check for check in ctx.checks}
+    numbers = {question.id: index for index, question in enumerate(ctx.questions, start=1)}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("kubelab") or {}
+        if meta.get("role") == "verification":
+            check = checks[meta["check"]]
+            title = f"Vérification cachée n°{check['hidden_index']}" if check["hidden"] else check["title"]
+            meta["title"] = french(title)
+        elif meta.get("role") == "quiz":
+            meta["title"] = french(f"Question {numbers[meta['question']]}")
 
 
 def text_of(notebook: nbformat.NotebookNode) -> str:
@@ -496,7 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Génère les notebooks des labs depuis template/lab.nb.j2.")
     parser.add_argument("labs", nargs="*", help="labs à générer (défaut : tous ceux qui ont un correcteur)")
     parser.add_argument("--check", action="store_true", help="ne rien écrire ; échouer si un notebook n'est pas à jour")
-    parser.add_argument("--course-url", help="adresse du site du cours publié (défaut : lien relatif vers course/)")
+    parser.add_argument("--course-url", help="adresse du site du cours publié (défaut : site_url de mkdocs.yml, "
+                                             "sinon la page du site construit par « mkdocs build », dans site/)")
     args = parser.parse_args(argv)
     labs = [load_lab(lab_id) for lab_id in args.labs] if args.labs else available_labs()
     stale = []

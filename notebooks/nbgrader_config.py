@@ -14,16 +14,33 @@ le même moteur que le bouton « Vérifier ». Pendant ``autograde`` et ``valida
 définit NBGRADER_EXECUTION et le notebook n'écrit dans aucun cluster.
 """
 
+import os
+import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.converters import Autograde
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+from kubelab.notebook.nbgrader_hooks import with_course_hooks
 
 c = get_config()  # noqa: F821 - fourni par nbgrader
 
 HERE = Path(__file__).resolve().parent  # __file__ : défini par traitlets en lisant ce fichier
 
+# nbgrader lance « alembic » (migration du carnet de notes) par le PATH : sans virtualenv activé
+# (« ../.venv/bin/nbgrader … »), il ne le trouverait pas. Le dossier de l'interpréteur passe devant.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
 c.CourseDirectory.course_id = "kubelab"
+
+# Correction : les cellules de test intactes qui ont des tests cachés retrouvent ces tests sans le faux
+# « checksum … has changed » (nbgrader, issue 1961), et le noyau apprend quel devoir, quel apprenant et
+# quelle fenêtre de capture il doit vérifier dans snapshot.json (voir README.md, « Ce que prouve un instantané »).
+c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors = with_course_hooks(
+    Autograde.class_traits()["sanitize_preprocessors"].default(),
+    Autograde.class_traits()["autograde_preprocessors"].default(),
+)
 
 # Les textes de remplacement des solutions, en français. Pas de « raise NotImplementedError() » :
 # les régions de solution sont souvent à l'intérieur d'un manifeste YAML (une chaîne Python),
@@ -31,8 +48,7 @@ c.CourseDirectory.course_id = "kubelab"
 c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI"}
 c.ClearSolutions.text_stub = "VOTRE RÉPONSE ICI"
 
-# Sans instantané, la première cellule de test lit le cluster en direct et peut attendre jusqu'à
-# 20 s qu'il se stabilise : une marge large évite de couper une cellule lente.
+# Les cellules de test notent l'instantané soumis (moins d'une seconde) ; la marge reste large.
 c.Execute.timeout = 120
 
 # Le snapshot.json d'un apprenant ne doit jamais être remplacé par un fichier du dossier source
@@ -57,6 +73,8 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPr
 # placé avant celui de nbgrader, il le remplace (generate_feedback comme formgrader).
 import nbgrader  # noqa: E402
 
+c.HTMLExporter.filters = {"kubelab_message": "kubelab.notebook.feedback.message_html",
+                          "kubelab_score": "kubelab.notebook.feedback.score"}
 c.HTMLExporter.extra_template_basedirs = [
     str(HERE / "templates"),
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),

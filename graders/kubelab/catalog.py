@@ -20,6 +20,7 @@ from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.manifest_text import read_yaml_file
 from kubelab.paths import labs_root
+from kubelab.requirements import Requirements, requirements_from
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,17 @@ class Lab:
     probes: dict[str, Probe]
     setup_hook: Callable[[KubeApi, str], None] | None = None
     setup_steps: dict[int, SetupStep] = dataclasses.field(default_factory=dict)
+    requires: Requirements = Requirements()
+    other_namespaces: tuple[str, ...] = ()
+    """Namespaces besides its own that the lab's notebook cells may write to (``lab.yaml``)."""
 
     @property
     def max_points(self) -> int:
         return sum(check.points for check in self.checks)
+
+    def reads_kind(self, kind: str) -> bool:
+        """Do the lab's checks read objects of ``kind`` (the dashboard shows claims only if so)?"""
+        return any(read.kind == kind for read in self.reads)
 
     def visible_checks(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if not check.hidden)
@@ -120,10 +128,18 @@ def load_lab(lab_id: str) -> Lab:
         raise UsageError(f"Les vérifications de « {metadata_path} » ne correspondent pas au correcteur "
                          f"({' ; '.join(problems)}).")
     checks = tuple(Check(spec, weights[spec.id]) for spec in registry.specs)
+    try:
+        requires = requirements_from(data.get("requires"), f"« {metadata_path} »")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    others = data.get("other_namespaces") or []
+    if not isinstance(others, list) or not all(isinstance(n, str) for n in others):
+        raise UsageError(f"« other_namespaces » de « {metadata_path} » devrait être une liste de namespaces.")
     return Lab(
         id=data["id"], title=data["title"], chapter=data.get("chapter", ""), namespace=data["namespace"],
         folder=folder, checks=checks, reads=tuple(module.READS), probes=dict(getattr(module, "PROBES", {})),
         setup_hook=getattr(module, "setup_lab", None), setup_steps=dict(getattr(module, "SETUP_STEPS", {})),
+        requires=requires, other_namespaces=tuple(others),
     )
 
 

@@ -12,6 +12,10 @@ from kubelab.objects import default_storage_class, quantity
 
 GIBIBYTE = 2**30
 ACCESS_MODE = "ReadWriteOnce"
+ENABLE_STORAGE = ("Sans StorageClass par défaut, activez le stockage : « microk8s enable hostpath-storage » sur "
+                  "MicroK8s, « kubelab sandbox addon enable hostpath-storage » sur le bac à sable.")
+NO_DEFAULT_CLASS_HINT = ("Le cluster n'a pas de StorageClass par défaut : ce n'est pas votre manifeste. "
+                         + ENABLE_STORAGE)
 
 
 def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: int = GIBIBYTE) -> Verdict:
@@ -44,6 +48,25 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
                            f"[{ACCESS_MODE}]` et `resources.requests.storage` d'au moins `{_size(min_size)}`.")
     on = f"la classe `{wanted_class}`" if wanted_class else f"la classe par défaut `{default_name}`"
     return passed(f"Le PVC `{name}` demande `{size}` en `{modes[0]}` sur {on}.", ref)
+
+
+def unbindable(state: ClusterState, pvc: Obj) -> tuple[str, str] | None:
+    """Why ``pvc`` can never be bound, whatever the pods do: (the reason, its hint), or ``None``.
+
+    A claim waiting for its first pod (WaitForFirstConsumer) is not one of these: only a class
+    that does not exist (no default class, or a name no StorageClass has) is. The lab must
+    declare the cluster-wide StorageClass read.
+    """
+    classes = state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE)
+    wanted = (pvc.get("spec") or {}).get("storageClassName")
+    if wanted is None and default_storage_class(classes) is None:
+        return "ce cluster n'a aucune StorageClass par défaut", NO_DEFAULT_CLASS_HINT
+    if wanted and all(c["metadata"]["name"] != wanted for c in classes):
+        found = ", ".join(f"`{c['metadata']['name']}`" for c in classes) or "aucune"
+        return (f"la StorageClass `{wanted}` n'existe pas (StorageClasses du cluster : {found})",
+                f"Retirez `storageClassName` pour la classe par défaut, ou nommez une StorageClass existante "
+                f"(« kubectl get storageclass »). {ENABLE_STORAGE}")
+    return None
 
 
 def named_claim_request(state: ClusterState, name: str) -> Verdict:

@@ -171,8 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from kubelab.argparse_french import french_messages
+
+    with french_messages():
+        parser = build_parser()
+        args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kubelab.catalog import available_labs, load_lab
 from kubelab.connection import add_connection_arguments, connect_from_args
-from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK, UsageError
+from kubelab.errors import EXIT_INFRASTRUCTURE, EXIT_OK, EXIT_USAGE, UsageError
 from kubelab.kube_api import KubeApi
 from kubelab.outcomes import GradeReport
 from kubelab.reports import json_report, junit, terminal
@@ -127,20 +127,29 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_lab_setup(args: argparse.Namespace) -> int:
-    """Create the lab's namespace and the objects the lab provides (``setup/``)."""
-    from kubelab import lab_setup
+    """Check what the lab needs, create its namespace and the objects it provides (``setup/``)."""
+    from kubelab import lab_setup, prerequisites
 
     lab = load_lab(args.lab)
     api = connect_from_args(args)
     try:
+        findings = prerequisites.check(api, lab.requires) if args.step == 1 else []
         namespace = lab_setup.setup(api, lab, args.namespace, step=args.step)
     finally:
         api.close()
     if args.step != 1:
         print(french(f"Étape {args.step} du lab {lab.id} faite dans le namespace « {namespace} » : "
                      f"{lab.setup_steps[args.step].description}."))
-    else:
-        print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
+        return EXIT_OK
+    for line in prerequisites.lines(findings):
+        print(french(f"  {line}"))
+    absent = prerequisites.missing(findings)
+    if absent:
+        print(french(f"Erreur : le lab {lab.id} n'est pas prêt : il manque au cluster : "
+                     f"{', '.join(f.need for f in absent)} (namespace « {namespace} » créé ; relancez « kubelab lab "
+                     f"setup {lab.id} » une fois le nécessaire activé)."), file=sys.stderr)
+        return EXIT_USAGE
+    print(french(f"Lab {lab.id} prêt dans le namespace « {namespace} »."))
     return EXIT_OK
 
 

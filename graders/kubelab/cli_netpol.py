@@ -38,7 +38,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     matrix.add_argument("--from-files", metavar="DOSSIER", action="append",
                         help=f"lire les manifestes YAML d'un dossier au lieu du cluster (répétable{NBSP}; chaque "
                              f"Deployment, StatefulSet… compte pour un pod{NBSP}; les objets sans namespace vont "
-                             "dans NS)")
+                             f"dans NS{NBSP}; un champ inconnu est refusé, d'après le schéma de l'API ou, avec "
+                             "--kubeconfig, --context ou --sandbox, par le serveur d'API en dry-run)")
     matrix.add_argument("--json", action="store_true", help="sortie JSON, avec l'explication de chaque case")
     matrix.add_argument("--lint", action="store_true", help="signaler aussi les erreurs probables des politiques")
     matrix.add_argument("--port", action="append", metavar="PORT",
@@ -57,11 +58,10 @@ def cmd_netpol_matrix(args: argparse.Namespace) -> int:
     from kubelab.netpol.render import findings_text, matrix_json, matrix_text
 
     if args.from_files:
-        if args.kubeconfig or args.context or args.sandbox:
-            raise UsageError("--from-files ne se combine pas avec --kubeconfig, --context ou --sandbox.")
         inventory = Inventory()
         for folder in args.from_files:
             inventory.extend(load_directory(Path(folder), args.namespace))
+        _refuse_unknown_fields(args, inventory)
         origin = f"les fichiers de {enumerate_fr(quote(f) for f in args.from_files)}"
     else:
         inventory = live_inventory(args)
@@ -79,6 +79,29 @@ def cmd_netpol_matrix(args: argparse.Namespace) -> int:
     if findings is not None:
         sys.stdout.write("\n" + findings_text(findings))
     return EXIT_OK
+
+
+def _refuse_unknown_fields(args: argparse.Namespace, inventory: Inventory) -> None:
+    """Stop on a field the cluster would refuse: asked to the API server if one is named, else the stored schema."""
+    from kubelab.netpol import fields
+
+    if args.kubeconfig or args.context or args.sandbox:
+        from kubelab.api_schema import strict_dry_run
+
+        api = connect_from_args(args)
+        try:
+            found = fields.problems(inventory.manifests, strict_dry_run(api))
+        finally:
+            api.close()
+        judge = "le serveur d'API les refuserait (dry-run avec validation stricte des champs, rien n'est écrit)"
+    else:
+        found = fields.problems(inventory.manifests)
+        judge = (f"le serveur d'API les refuserait (d'après le schéma de Kubernetes "
+                 f"{fields.stored_schema()['kubernetes']}{NBSP}; --kubeconfig, --context ou --sandbox pour demander "
+                 "à un cluster)")
+    if found:
+        listed = "\n".join(f"  • {line}" for line in found)
+        raise UsageError(f"Manifestes refusés, la matrice n'est pas calculée{NBSP}: {judge}{NBSP}:\n{listed}")
 
 
 def live_inventory(args: argparse.Namespace) -> Inventory:

@@ -8,13 +8,13 @@ the embedded default.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from kubelab.errors import UsageError
 from kubelab.kube_api import KubeApi
+from kubelab.kubeconfig import environment_path
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,9 +28,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def default_kubeconfig() -> Path | None:
-    """The kubeconfig kubectl would use, if one exists on this machine."""
-    env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    candidate = Path(env) if env else Path.home() / ".kube" / "config"
+    """The kubeconfig kubectl would use, if one exists on this machine (``$KUBECONFIG`` must exist if set)."""
+    named = environment_path()
+    if named is not None:
+        return named
+    candidate = Path.home() / ".kube" / "config"
     return candidate if candidate.is_file() else None
 
 
@@ -62,14 +64,17 @@ def connect(kubeconfig: str | None = None, context: str | None = None, sandbox: 
     """Open the connection the options ask for.
 
     Order: ``--sandbox``; then an explicit or default kubeconfig; then MicroK8s's config;
-    then the running default sandbox.
+    then the running default sandbox. A kubeconfig named by ``--kubeconfig`` or ``$KUBECONFIG``
+    that does not exist is an error naming it, never a fallback to the next one.
     """
     if sandbox and (kubeconfig or context):
         raise UsageError("--sandbox ne se combine pas avec --kubeconfig ou --context.")
     if sandbox:
         return sandbox_api(sandbox)
-    if kubeconfig or context or default_kubeconfig():
-        return KubeApi.from_kubeconfig(kubeconfig, context)
+    if kubeconfig:
+        return KubeApi.from_kubeconfig(kubeconfig, context, named_by="l'option --kubeconfig")
+    if context or default_kubeconfig():
+        return KubeApi.from_kubeconfig(None, context)
     microk8s = microk8s_kubeconfig()
     if microk8s:
         from kubelab.paths import cache_root

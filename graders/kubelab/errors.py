@@ -13,13 +13,18 @@ EXIT_INFRASTRUCTURE = 3
 
 
 class KubelabError(Exception):
-    """An error whose French message is meant for the user as is."""
+    """An error whose French message is meant for the user as is.
+
+    ``message`` may advise command-line options (``--namespace``); ``notebook_message`` is the
+    same error with the advice a notebook user can follow (« exécutez la cellule … »).
+    """
 
     exit_code: int = EXIT_USAGE
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, notebook: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.notebook_message = notebook or message
 
 
 class UsageError(KubelabError):

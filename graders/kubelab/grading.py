@@ -47,10 +47,9 @@ def live_state(lab: Lab, api: KubeApi, namespace: str | None = None, allow: tupl
     """A live state for ``lab`` in ``namespace`` (the lab's own by default), which must exist."""
     target = namespace or lab.namespace
     if api.get("v1", "Namespace", target) is None:
-        raise UsageError(
-            f"Le namespace « {target} » n'existe pas sur ce cluster ({api.description}) : "
-            f"lancez « kubelab lab setup {lab.id} » ou indiquez --namespace."
-        )
+        missing = f"Le namespace « {target} » n'existe pas sur ce cluster ({api.description}) : "
+        raise UsageError(missing + f"lancez « kubelab lab setup {lab.id} » ou indiquez --namespace.",
+                         notebook=missing + "exécutez la cellule « Préparer le lab ».")
     return LiveState(api, target, lab.reads, lab.probes, allow)
 
 
@@ -69,7 +68,8 @@ def grade_snapshot(lab_id: str, path: Path, *, include_hidden: bool = True) -> G
 
     lab = load_lab(lab_id)
     state, document = load_state(lab, path)
-    origin = {"description": str(path), "captured_at": document.get("captured_at"), "cluster": document["cluster"]}
+    origin = {"description": str(path), "captured_at": document.get("captured_at"), "cluster": document["cluster"],
+              "submission": document.get("submission") or {}}
     return grade(lab, state, include_hidden=include_hidden, origin=origin)
 
 
@@ -136,10 +136,8 @@ def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     if not run.done.wait(max(0.0, started + limit - time.monotonic())):
         return _error(check, f"non noté, à relancer : délai dépassé ({limit:.0f} s).", started), None
     exc = run.error
-    if isinstance(exc, ProbeNotAllowed):
-        return _error(check, exc.message, started), None
     if isinstance(exc, KubelabError):
-        return _error(check, f"non noté, à relancer : {exc.message}", started), None
+        return _error(check, not_graded(exc), started), None
     if exc is not None:  # a bug in a grader is never the learner's failure
         message = f"non noté, à relancer : erreur interne du correcteur ({type(exc).__name__} : {exc})."
         return _error(check, message, started), None
@@ -148,6 +146,13 @@ def _collect(run: _Run, started: float) -> tuple[CheckResult, Verdict | None]:
     outcome = Outcome.PASSED if verdict.passed else Outcome.FAILED
     return CheckResult(check, outcome, verdict.message, time.monotonic() - started,
                        state_hint=verdict.hint), verdict
+
+
+def not_graded(exc: KubelabError) -> str:
+    """Why a check is not graded, once prefixed: « non noté, à relancer : … » (or the probe's own « non noté : … »)."""
+    if isinstance(exc, ProbeNotAllowed):
+        return exc.message
+    return f"non noté, à relancer : {exc.message}"
 
 
 def _error(check: Check, message: str, started: float) -> CheckResult:

@@ -159,9 +159,11 @@ class KubeApi:
         self.counter = RequestCounter()
 
     @classmethod
-    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None) -> KubeApi:
-        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default)."""
-        return cls(kubeconfig.read(Path(path) if path else None, context))
+    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None,
+                        named_by: str = "") -> KubeApi:
+        """Connect with a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config`` by default); ``named_by`` says
+        where an explicit path comes from (« l'option --kubeconfig »), for the error naming a missing file."""
+        return cls(kubeconfig.read(Path(path) if path else None, context, named_by))
 
     def close(self) -> None:
         self._pool.clear()
@@ -256,6 +258,14 @@ class KubeApi:
                                       timeout=urllib3.Timeout(connect=min(timeout, DEFAULT_TIMEOUT), read=timeout),
                                       preload_content=False, redirect=False)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            tls = tls_problem(exc)
+            if tls is not None:
+                raise ApiError(
+                    f"La connexion TLS au serveur d'API {self.server} a échoué ({self.description}) : {tls}. "
+                    "Le serveur répond, mais son certificat n'est pas celui qu'attend le kubeconfig "
+                    "(certificate-authority-data) : le kubeconfig vise-t-il le bon cluster ? Sur MicroK8s, "
+                    "régénérez-le avec « microk8s config » ; pour le bac à sable, « kubelab sandbox kubeconfig »."
+                ) from exc
             raise ApiError(
                 f"Le serveur d'API {self.server} est injoignable ({self.description}) : {_short(exc)}. "
                 "Vérifiez que le cluster est démarré (« microk8s status » ou « kubelab sandbox status »)."
@@ -507,6 +517,56 @@ def warning_texts(headers: list[str]) -> list[str]:
         for match in re.finditer(r'\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"', header):
             texts.append(re.sub(r"\\(.)", r"\1", match.group(1)))
     return texts
+UNKNOWN_AUTHORITY = "le certificat du serveur est signé par une autorité que le kubeconfig ne reconnaît pas"
+TLS_REASONS = (
+    ("Hostname mismatch", "le certificat du serveur n'est pas valable pour ce nom"),
+    ("IP address mismatch", "le certificat du serveur n'est pas valable pour cette adresse"),
+    ("certificate has expired", "le certificat du serveur a expiré"),
+    ("self-signed certificate", UNKNOWN_AUTHORITY),
+    ("self signed certificate", UNKNOWN_AUTHORITY),
+    ("unable to get local issuer certificate", UNKNOWN_AUTHORITY),
+    ("certificate verify failed", "le certificat du serveur n'a pas pu être vérifié"),
+    ("wrong version number", "le serveur ne parle pas TLS à cette adresse (http:// au lieu de https:// ?)"),
+    ("certificate required", "le serveur demande un certificat client que le kubeconfig ne fournit pas"),
+    ("bad certificate", "le serveur refuse le certificat client du kubeconfig"),
+)
+"""Fragments of OpenSSL's messages and what they mean, in French."""
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything behind it: causes, contexts, urllib3's ``reason``."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        reason = getattr(current, "reason", None)
+        pending += [reason if isinstance(reason, BaseException) else None, current.__cause__, current.__context__]
+
+
+def tls_problem(exc: BaseException) -> str | None:
+    """What went wrong in the TLS handshake, in French, or ``None`` when it is not a TLS failure."""
+    import ssl
+
+    import urllib3
+
+    failure = next((e for e in _causes(exc) if isinstance(e, ssl.SSLError | urllib3.exceptions.SSLError)), None)
+    if failure is None:
+        return None
+    text = str(failure)
+    return next((french for fragment, french in TLS_REASONS if fragment in text), f"échec TLS ({clip(text)})")
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` on one line, at most ``limit`` characters, cut between words (« … » marks the cut)."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0].rstrip(",;:(")
+    return f"{cut} …"
 
 
 def _short(exc: BaseException) -> str:
@@ -517,5 +577,4 @@ def _short(exc: BaseException) -> str:
         return "délai dépassé"
     if "Name or service not known" in text or "Failed to resolve" in text:
         return "nom d'hôte inconnu"
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
+    return clip(text.splitlines()[0]) if text else type(exc).__name__

@@ -45,20 +45,48 @@ class Endpoint:
     password: str | None = None
 
 
+def environment_path() -> Path | None:
+    """The kubeconfig ``$KUBECONFIG`` names (its first existing path), ``None`` when the variable is unset.
+
+    A variable naming only missing files is an error naming them: kubelab never falls back to
+    another cluster than the one the user pointed at.
+    """
+    value = os.environ.get("KUBECONFIG", "")
+    paths = [Path(part) for part in value.split(os.pathsep) if part.strip()]
+    if not paths:
+        return None
+    existing = next((path for path in paths if path.is_file()), None)
+    if existing is None:
+        named = " ni ".join(f"« {path} »" for path in paths)
+        raise UsageError(
+            f"La variable $KUBECONFIG désigne {named}, introuvable : aucun cluster n'est contacté à la place. "
+            "Corrigez la variable (« export KUBECONFIG=… ») ou retirez-la (« unset KUBECONFIG »).",
+            notebook=f"La variable $KUBECONFIG du serveur Jupyter désigne {named}, introuvable : aucun cluster n'est "
+            "contacté à la place. Corrigez-la ou retirez-la, puis relancez JupyterLab.")
+    return existing
+
+
 def default_path() -> Path:
-    """``$KUBECONFIG`` (its first file) or ``~/.kube/config``, as kubectl picks it."""
-    first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    return Path(first) if first else Path.home() / ".kube" / "config"
+    """``$KUBECONFIG`` (its first existing file) or ``~/.kube/config``, as kubectl picks it."""
+    return environment_path() or Path.home() / ".kube" / "config"
 
 
-def read(path: Path | None = None, context: str | None = None) -> Endpoint:
-    """The endpoint of ``context`` (the current one by default) in the kubeconfig at ``path``."""
+def read(path: Path | None = None, context: str | None = None, named_by: str = "") -> Endpoint:
+    """The endpoint of ``context`` (the current one by default) in the kubeconfig at ``path``.
+
+    ``named_by`` says where ``path`` comes from (« l'option --kubeconfig »): a kubeconfig that
+    does not exist is an error naming it, never a fallback to another one.
+    """
     path = path or default_path()
     if not path.is_file():
+        where = f" ({named_by})" if named_by else ""
+        missing = f"Le fichier kubeconfig « {path} »{where} est introuvable. "
         raise UsageError(
-            f"Le fichier kubeconfig « {path} » est introuvable. Sur MicroK8s : "
-            "« microk8s config > ~/.kube/config » ; sinon utilisez le bac à sable (--sandbox)."
-        )
+            missing + "Corrigez le chemin ; sur MicroK8s : « microk8s config > ~/.kube/config » ; sinon utilisez "
+            "le bac à sable (--sandbox).",
+            notebook=missing + "Corrigez le chemin, ou retirez la variable et redémarrez le noyau ; sur MicroK8s : "
+            "« microk8s config > ~/.kube/config » ; sinon démarrez le bac à sable (« kubelab sandbox up » dans "
+            "un terminal).")
     config = _load(path)
     names = [str(c.get("name")) for c in _entries(config, "contexts", path)]
     chosen = context or config.get("current-context")

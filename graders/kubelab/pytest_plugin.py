@@ -8,7 +8,9 @@ cluster instead.
 A lab's grader module is a pytest module whose tests are its checks:
 ``pytest graders/kubelab/labs/lab03_stockage_pvc.py --kubeconfig ~/.kube/config`` (or
 ``--lab-snapshot FILE``) runs each check as a test item carrying its ``points`` marker,
-fails it with the French message and hint, and prints the score at the end.
+fails it with the French message and hint, and prints the score at the end. A check that
+cannot be graded (infrastructure, a dry run not allowed) is an *error*, never a skip: it
+keeps its points in the maximum, as ``kubelab grade`` does (« Score : 1/21 », not 1/13).
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kubelab.checks import CheckSpec
+from kubelab.checks import CheckSpec, Verdict
 from kubelab.cluster_state import ClusterState
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
-from kubelab.typography import french
+from kubelab.typography import french, plural
 from kubelab.waiting import wait_for
 
 if TYPE_CHECKING:
@@ -67,6 +69,10 @@ class CheckFailed(Exception):
     """A check's verdict was negative: the learner's work."""
 
 
+class CheckNotGraded(Exception):
+    """A check could not be graded (cluster, rights, a dry run not allowed): an error, not the learner's."""
+
+
 class CheckItem(pytest.Item):
     """One check of a lab grader, run as a test."""
 
@@ -79,22 +85,28 @@ class CheckItem(pytest.Item):
         points = next(c.points for c in load_lab(lab_id).checks if c.id == spec.id)
         self.add_marker(pytest.mark.points(points))
         self.points = points
+        self.verdict = Verdict(False, "")
+
+    def setup(self) -> None:
+        """Read the state and run the check: what fails here is not graded (pytest reports an error)."""
+        from kubelab.grading import not_graded
+
+        try:
+            self.verdict = self.spec.run(_lab_state(self.config, self.lab_id))
+        except KubelabError as exc:
+            raise CheckNotGraded(not_graded(exc)) from None
 
     def runtest(self) -> None:
-        state = _lab_state(self.config, self.lab_id)
-        try:
-            verdict = self.spec.run(state)
-        except KubelabError as exc:
-            pytest.skip(f"non noté, à relancer : {exc.message}")
-        self.user_properties.append(("message", verdict.message))
-        if not verdict.passed:
-            raise CheckFailed(verdict.message, verdict.hint or self.spec.hint)
+        self.user_properties.append(("message", self.verdict.message))
+        if not self.verdict.passed:
+            raise CheckFailed(self.verdict.message)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailed):
-            message, hint = excinfo.value.args
-            return french(f"{message}\nIndice : {hint}")
+            return french(f"{excinfo.value}\nIndice : {self.verdict.hint or self.spec.hint}")
+        if isinstance(excinfo.value, CheckNotGraded):
+            return french(str(excinfo.value))
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -153,24 +165,29 @@ def _module_suffix(lab_id: str) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the score of the lab checks that ran."""
-    earned = total = 0
-    for outcome in ("passed", "failed"):
+    """Print the score of the lab checks that ran; ungraded ones count in the maximum, not in the score."""
+    earned = total = errors = 0
+    for outcome in ("passed", "failed", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             points = dict(getattr(report, "user_properties", [])).get("points")
             if points is None:
                 continue
             total += points
             earned += points if outcome == "passed" else 0
+            errors += outcome == "error"
     if total:
         terminalreporter.write_line(f"Score\u00a0: {earned}/{total}", bold=True)
+    if errors:
+        count = plural(errors, "vérification non notée", "vérifications non notées")
+        terminalreporter.write_line(french(f"{count} : problème d'infrastructure ou dry-run non autorisé, relancez."),
+                                    yellow=True)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if isinstance(item, CheckItem) and call.when == "call":
+    if isinstance(item, CheckItem) and (call.when == "call" or (call.when == "setup" and report.failed)):
         report.user_properties.append(("points", item.points))
     return report
 

@@ -2,8 +2,12 @@
 
 A snapshot holds the lists the lab declares (sanitised: no Secret values), the results of
 its allowed probes, the cluster's identity (kube-system UID, server version), the capture
-time, the lab id, the tool version and a SHA-256 of its content, so an edit after capture
-is detected.
+time, the lab id, the tool version and a SHA-256 of its content. A snapshot written by a
+notebook's « Soumettre » also says for which assignment and learner it was captured.
+
+What the hash proves: the file was not edited by accident after capture. It does not stop
+a learner who recomputes it (the learner controls their machine, so no key can live in the
+notebook): for an exam, grade a cluster the instructor controls (``--namespaces``).
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ def content_hash(document: Document) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def capture(lab: Lab, state: LiveState) -> Document:
-    """Read everything ``lab`` needs from the live cluster into a snapshot document."""
+def capture(lab: Lab, state: LiveState, submission: dict[str, str] | None = None) -> Document:
+    """Read everything ``lab`` needs from the live cluster into a snapshot document.
+
+    ``submission`` (``assignment``, ``learner``) records for whom a notebook captured it.
+    """
     lists, probes = state.capture()
     document: Document = {
         "format": FORMAT,
@@ -49,6 +56,8 @@ def capture(lab: Lab, state: LiveState) -> Document:
         "lists": lists,
         "probes": probes,
     }
+    if submission is not None:
+        document["submission"] = dict(submission)
     document["sha256"] = content_hash(document)
     return document
 
@@ -75,10 +84,10 @@ def read_document(path: Path) -> Document:
     except UnicodeDecodeError as exc:
         raise UsageError(f"L'instantané « {path} » est illisible : ce n'est pas un fichier texte JSON.") from exc
     except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"L'instantané « {path} » est illisible (JSON invalide ligne {exc.lineno}, colonne {exc.colno}) : "
-            "fichier tronqué ou corrompu. Capturez-le de nouveau avec « kubelab snapshot »."
-        ) from exc
+        unreadable = (f"L'instantané « {path} » est illisible (JSON invalide ligne {exc.lineno}, colonne "
+                      f"{exc.colno}) : fichier tronqué ou corrompu. ")
+        raise UsageError(unreadable + "Capturez-le de nouveau avec « kubelab snapshot ».",
+                         notebook=unreadable + "Cliquez de nouveau sur « Soumettre ».") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise UsageError(f"« {path} » n'est pas un instantané kubelab (champ « format » absent ou différent).")
     version = document.get("version")

@@ -13,3 +13,8 @@ _AFTER = re.compile(r"« ")
 def french(text: str) -> str:
     """Turn the plain spaces before « : ; ? ! » and inside guillemets into non-breaking ones."""
     return _AFTER.sub(f"«{NBSP}", _BEFORE.sub(rf"{NBSP}\1", text))
+
+
+def plural(count: int, singular: str, plural_form: str) -> str:
+    """« 1 pod prêt », « 0 pod prêt », « 3 pods prêts » (French: the singular up to 1)."""
+    return f"{count} {singular if abs(count) <= 1 else plural_form}"

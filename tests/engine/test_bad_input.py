@@ -74,6 +74,58 @@ def test_unreachable_server_is_infrastructure(admin_kubeconfig: Path, tmp_path: 
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_missing_kubeconfig_is_named_never_a_fallback(tmp_path: Path, how: str) -> None:
+    """--kubeconfig or $KUBECONFIG naming a file that does not exist: exit 2 naming it, and no other
+    cluster graded instead (the running sandbox, MicroK8s, ~/.kube/config)."""
+    missing = tmp_path / "absent.kubeconfig"
+    if how == "option":
+        result = _grade(LAB03, "--kubeconfig", str(missing))
+    else:
+        result = _grade(LAB03, env={"KUBECONFIG": str(missing)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = _plain(result.stderr)
+    assert f"« {missing} »" in message and "introuvable" in message, message
+    assert ("$KUBECONFIG" in message) == (how == "variable"), message
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert not missing.exists()
+
+
+def test_wrong_certificate_authority_is_a_tls_error(admin_kubeconfig: Path, tmp_path: Path) -> None:
+    """A kubeconfig whose CA is not the server's: exit 3, said as a certificate problem, not « injoignable »,
+    and no sentence cut in the middle of a word."""
+    from cryptography.hazmat.primitives import serialization
+
+    config = yaml.safe_load(admin_kubeconfig.read_text())
+    _, ca = new_ca()
+    config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(
+        ca.public_bytes(serialization.Encoding.PEM)).decode()
+    path = tmp_path / "autre-ca.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    result = _grade(LAB03, "--kubeconfig", str(path))
+    assert result.returncode == 3, result.stderr
+    message = _plain(result.stderr)
+    assert "La connexion TLS au serveur d'API" in message and "certificat" in message, message
+    assert "injoignable" not in message and "SSLError" not in message and "HTTPSConnectionPool" not in message
+    assert message.rstrip().endswith("»."), message
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("grade",), "arguments obligatoires manquants : lab"),
+    (("grade", LAB03, "--licorne"), "arguments non reconnus : --licorne"),
+    (("licorne",), "choix invalide : 'licorne'"),
+    (("grade", LAB03, "--wait", "longtemps"), "valeur invalide : 'longtemps'"),
+])
+def test_argparse_speaks_french(args: tuple[str, ...], expected: str) -> None:
+    """argparse's own errors: exit 2, « utilisation : » and the French message."""
+    result = run_cli(*args)
+    assert result.returncode == 2
+    message = _plain(result.stderr)
+    assert message.startswith("utilisation : kubelab"), message
+    assert expected in message and "erreur :" in message, message
+    assert "usage:" not in message and "error:" not in message
+
+
 def test_unknown_context_is_usage(admin_kubeconfig: Path) -> None:
     """--context naming a context the kubeconfig lacks: exit 2, the context and the known ones."""
     before = admin_kubeconfig.read_bytes()

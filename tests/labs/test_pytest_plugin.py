@@ -63,3 +63,34 @@ def test_snapshot_with_live_options_is_a_usage_error(pytester: pytest.Pytester, 
                                            "--lab-namespace", "autre")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "ne se combine pas" in result.stderr.str()
+
+
+def test_ungraded_checks_are_errors_and_keep_the_maximum(pytester: pytest.Pytester, kube_api: KubeApi,
+                                                         namespace: str, tmp_path: Path) -> None:
+    """Lab 07 captured without dry runs: are its dry-run checks errors (not skips), still counted in the
+    maximum as ``kubelab grade`` counts them, with the reason said once (« non noté : … », no doubled prefix)?"""
+    import importlib
+
+    from tests.helpers import run_cli
+
+    lab = load_lab("07-securite-rbac-pss")
+    setup(kube_api, lab, namespace)
+    apply_variant(kube_api, lab, "solution", namespace)
+    state = live_state(lab, kube_api, namespace)  # no "dry-run" allowed: those checks are not graded
+    report = grade(lab, state, wait=30)
+    path = tmp_path / "lab07.json"
+    snapshot.write(snapshot.capture(lab, state), path)
+    ungraded = [r for r in report.results if r.outcome.value == "error"]
+    assert ungraded, "le lab 07 devrait avoir des vérifications par dry-run"
+
+    grader = importlib.import_module(module_name(lab.id)).__file__ or ""
+    result = pytester.runpytest_subprocess(grader, "--lab-snapshot", str(path), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=len(lab.checks) - len(ungraded), errors=len(ungraded))
+    output = result.stdout.str()
+    assert f"Score\u00a0: {report.score}/{lab.max_points}" in output
+    assert "non noté, à relancer\u00a0: non noté" not in output and "skipped" not in output
+    assert f"{len(ungraded)} vérifications non notées" in output
+
+    cli = run_cli("grade", lab.id, "--snapshot", str(path))
+    assert cli.returncode == 3
+    assert f"Score\u00a0: {report.score}/{lab.max_points}" in cli.stdout

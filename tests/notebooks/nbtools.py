@@ -51,8 +51,10 @@ def builder() -> ModuleType:
 
 
 def kernel_env(kubeconfig: Path | str, namespace: str | None = None, **extra: str) -> dict[str, str]:
-    """L'environnement d'un noyau ou d'une commande : le cluster et le namespace visés, rien d'autre."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBELAB_", "NBGRADER_", "KUBECONFIG"))}
+    """L'environnement d'un noyau ou d'une commande : le cluster et le namespace visés, rien d'autre
+    (``JUPYTERHUB_USER=…`` dans ``extra`` : l'apprenant, comme sur un JupyterHub)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KUBELAB_", "NBGRADER_", "KUBECONFIG", "JUPYTERHUB_"))}
     env["KUBELAB_KUBECONFIG"] = str(kubeconfig)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     if namespace:
@@ -69,6 +71,25 @@ def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str],
     client = NotebookClient(notebook, kernel_name="python3", timeout=int(scaled(timeout)), allow_errors=True,
                             resources={"metadata": {"path": str(folder)}})
     client.execute(env=env)
+    return notebook
+
+
+SUBMIT_CLICK = "lab.submit_button.click()"
+"""What a learner does after running every cell: click « Soumettre » (the cell only shows the button)."""
+TEST_TAG = "kubelab-test"
+
+
+def click_submit(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Add, right after the « Soumettre » cell, a cell that clicks its button (tagged, see ``without_test_cells``)."""
+    index = next(i for i, cell in enumerate(notebook.cells) if cell.get("id") == "soumettre")
+    cell = nbformat.v4.new_code_cell(SUBMIT_CLICK, metadata={"tags": [TEST_TAG]})
+    notebook.cells.insert(index + 1, cell)
+    return notebook
+
+
+def without_test_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as the learner saves it: without the cells the test added."""
+    notebook.cells = [c for c in notebook.cells if TEST_TAG not in c.get("metadata", {}).get("tags", [])]
     return notebook
 
 

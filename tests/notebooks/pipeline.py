@@ -19,7 +19,7 @@ from kubelab.kube_api import KubeApi
 from kubelab.lab_setup import setup
 from kubelab.manifests import FACT_PLACEHOLDERS
 
-from .nbtools import Course, builder, errors, execute, kernel_env
+from .nbtools import Course, builder, click_submit, errors, execute, kernel_env, without_test_cells
 
 
 @dataclass
@@ -74,19 +74,23 @@ def plant_secret(api: KubeApi, lab: Lab, who: Learner, name: str, values: dict[s
 
 
 def work_and_submit(course: Course, lab: Lab, who: Learner, kubeconfig: Path,
-                    tamper: Callable[[nbformat.NotebookNode], None] | None = None) -> nbformat.NotebookNode:
-    """Récupère le devoir, le remplit, (le trafique,) l'exécute sur le cluster, l'enregistre et le soumet."""
+                    tamper: Callable[[nbformat.NotebookNode], None] | None = None,
+                    before_submit: Callable[[Path], None] | None = None) -> nbformat.NotebookNode:
+    """Récupère le devoir, le remplit, (le trafique,) l'exécute sur le cluster, clique sur « Soumettre »,
+    l'enregistre, (touche à son dossier,) et le soumet."""
     who.home.mkdir(parents=True, exist_ok=True)
-    env = kernel_env(kubeconfig, who.namespace)
+    env = kernel_env(kubeconfig, who.namespace, JUPYTERHUB_USER=who.name)
     course.nbgrader("fetch_assignment", lab.id, env=env, cwd=who.home)
     notebook = nbformat.read(who.notebook_path(lab), as_version=4)
     builder().fill(notebook, who.answers)
     if tamper is not None:
         tamper(notebook)
-    execute(notebook, who.folder(lab), env)
+    execute(click_submit(notebook), who.folder(lab), env)
     assert not errors(notebook), f"{who.name} : {errors(notebook)}"
-    nbformat.write(notebook, who.notebook_path(lab))
+    nbformat.write(without_test_cells(notebook), who.notebook_path(lab))
     assert (who.folder(lab) / "snapshot.json").is_file(), f"{who.name} : « Soumettre » n'a pas écrit snapshot.json"
+    if before_submit is not None:
+        before_submit(who.folder(lab))
     course.nbgrader("submit", lab.id, f"--student={who.name}", env=env, cwd=who.home)
     return notebook
 

@@ -7,8 +7,10 @@
    le bac à sable, chacun dans son namespace (KUBELAB_NAMESPACE), puis le soumettent
    (``submit``) : la solution, le point de départ tel quel, et un mutant
    (``mutants/wrong-mount-path``). Un Secret à valeur connue est créé pour deux d'entre eux.
+   Un quatrième (« copieur ») soumet le point de départ avec l'instantané de l'apprenant « solution ».
 3. L'enseignant ramasse (``collect``) puis corrige (``autograde``) avec un noyau dont le
-   kubeconfig vise un port fermé : seuls les instantanés soumis peuvent être notés.
+   kubeconfig vise un port fermé : seuls les instantanés soumis peuvent être notés, et
+   celui du copieur est refusé (il a été capturé par un autre apprenant).
 4. Le carnet de notes a les notes attendues ; ``generate_feedback`` produit un retour en
    français, avec les messages des vérifications échouées, sans le code des tests cachés et
    sans aucune valeur de Secret (cherchée dans chaque fichier produit).
@@ -20,6 +22,7 @@ import base64
 import dataclasses
 import html
 import re
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -78,14 +81,19 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, cluster_kubeconfig: Path,
         "solution": learner("solution", lab, work, "solution", quiz=True),
         "depart": learner("depart", lab, work, None, quiz=False),
         "mutant": learner("mutant", lab, work, MUTANT, quiz=True),
+        "copieur": learner("copieur", lab, work, None, quiz=True),
     }
     for name in ("solution", "mutant"):
         who = learners[name]
         who.planted = f"plante-{name}-{uuid.uuid4().hex}"
         plant_secret(kube_api, lab, who, SECRET, {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": who.planted})
+    def copy_solution_snapshot(folder: Path) -> None:
+        shutil.copy(learners["solution"].folder(lab) / "snapshot.json", folder / "snapshot.json")
+
     try:
-        for who in learners.values():
-            work_and_submit(course, lab, who, cluster_kubeconfig)
+        for name, who in learners.items():
+            work_and_submit(course, lab, who, cluster_kubeconfig,
+                            before_submit=copy_solution_snapshot if name == "copieur" else None)
     finally:
         for who in learners.values():
             kube_api.delete("v1", "Namespace", who.namespace)
@@ -128,13 +136,28 @@ def test_collect_brings_notebook_and_snapshot(pipeline: Pipeline) -> None:
         folder = pipeline.course.root / "submitted" / name / LAB_ID
         assert (folder / f"{LAB_ID}.ipynb").is_file(), name
         document = read_document(folder / "snapshot.json")
-        assert document["lab"] == LAB_ID and document["namespace"] == who.namespace, name
+        captured_by = pipeline.learners["solution"] if name == "copieur" else who
+        assert document["lab"] == LAB_ID and document["namespace"] == captured_by.namespace, name
+        assert document["submission"] == {"assignment": LAB_ID, "learner": captured_by.name}, name
+
+
+def test_copied_snapshot_is_refused(pipeline: Pipeline) -> None:
+    """L'instantané d'un autre apprenant, soumis tel quel, vaut-il 0 partout avec la raison en français ?"""
+    lab = pipeline.lab
+    copied = gradebook_scores(pipeline.course, lab, "copieur")
+    assert all(copied.cells[f"verif-{check.id}"] == 0 for check in lab.checks), copied.cells
+    notebook = nbformat.read(pipeline.course.root / "autograded" / "copieur" / LAB_ID / f"{LAB_ID}.ipynb",
+                             as_version=4)
+    text = outputs_text(notebook)
+    assert text.count(french("instantané refusé : capturé par « solution », pas par « copieur »")) == len(lab.checks)
 
 
 def test_autograde_grades_snapshots_without_cluster(pipeline: Pipeline) -> None:
     """La correction (cluster injoignable) note-t-elle chaque instantané, sans erreur ni lecture en direct ?"""
     assert "Traceback" not in pipeline.autograde_log, pipeline.autograde_log[-3000:]
-    for name in pipeline.learners:
+    # nbgrader 1961 : aucune fausse alerte pour les cellules intactes qui ont des tests cachés.
+    assert "has changed" not in pipeline.autograde_log, pipeline.autograde_log[-3000:]
+    for name in ("solution", "depart", "mutant"):
         notebook = nbformat.read(pipeline.course.root / "autograded" / name / LAB_ID / f"{LAB_ID}.ipynb", as_version=4)
         text = outputs_text(notebook)
         assert "Correction automatique" in text and french("instantané « snapshot.json » capturé le") in text, name
@@ -177,8 +200,19 @@ def test_feedback_is_french_with_failed_messages(pipeline: Pipeline) -> None:
     text = _plain(mutant)
     full = lab.max_points + _quiz_max()
     failed = _points(lab, _expect(lab, MUTANT)["fails"])
-    assert french(f"(note : {float(full - failed)} / {float(full)})") in text
-    assert "Cellule de test" in text
+    assert french(f"(note : {full - failed} / {full})") in text  # des points entiers, pas « 17.0 / 19.0 »
+    assert ".0 /" not in text
+    for check in lab.checks:  # chaque section porte le titre de sa vérification, pas son identifiant
+        title = "Vérification cachée n°1" if check.id == HIDDEN else check.title
+        assert f">{html.escape(french(title), quote=False)}</span>" in mutant, title
+    assert "Cellule de test" not in text
+    assert "white-space: pre-wrap" in mutant  # les longues lignes passent à la ligne
+    assert "<code>postgres-credentials</code>" in mutant  # les `code` des messages sont rendus
+    assert french("La note vient de l'instantané") in text
+    root = str(pipeline.course.root.parent)
+    for name in pipeline.learners:  # aucun chemin de la machine de l'enseignant
+        page = _feedback(pipeline, name)
+        assert root not in page and "/autograded/" not in page and "site-packages" not in page, name
     for check, fragment in _expect(lab, MUTANT)["messages"].items():
         assert french(fragment) in text, f"message de {check} absent du retour"
     assert "Indice" in text

@@ -46,6 +46,7 @@ from typing import Any
 
 from kubelab import admission
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
+from kubelab.claims import unbindable
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError, authorization_denied
 from kubelab.objects import (
@@ -581,12 +582,15 @@ def catalogue_claim_bound(state: ClusterState) -> Verdict:
     default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
     default_name = name_of(default) if default else None
     wanted = (claim.get("spec") or {}).get("storageClassName")
+    phase = (claim.get("status") or {}).get("phase", "absent")
+    stuck = unbindable(state, claim) if phase != "Bound" else None
+    if default is None and stuck is not None:
+        return failed(f"Le PVC `{name}` devrait être Bound (trouvé : {phase} ; {stuck[0]}).", ref, hint=stuck[1])
     if wanted not in (None, default_name):
         return failed(f"Le PVC `{name}` devrait utiliser la StorageClass par défaut `{default_name}` "
                       f"(trouvé : `{wanted}`).", ref,
                       hint=f"La classe d'un PVC est immuable : recréez `{name}` sans `storageClassName` (ou avec "
                            f"`{default_name}`).")
-    phase = (claim.get("status") or {}).get("phase", "absent")
     if phase != "Bound":
         return failed(f"Le PVC `{name}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
     return passed(f"Le PVC `{name}` est Bound sur la classe `{default_name}`.", ref)

@@ -34,7 +34,7 @@ import secrets
 from dataclasses import dataclass
 
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
-from kubelab.claims import claim_request
+from kubelab.claims import claim_request, unbindable
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Read
 from kubelab.credentials import plaintext_findings, secret_with_keys
 from kubelab.errors import KubelabError
@@ -293,6 +293,9 @@ def claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", claim.claim)
     ref = ObjectRef("PersistentVolumeClaim", claim.claim)
     phase = (pvc or {}).get("status", {}).get("phase", "absent")
+    stuck = unbindable(state, pvc) if pvc is not None and phase != "Bound" else None
+    if stuck is not None:
+        return failed(f"Le PVC `{claim.claim}` devrait être Bound (trouvé : {phase} ; {stuck[0]}).", ref, hint=stuck[1])
     if pvc is None or phase != "Bound":
         return failed(f"Le PVC `{claim.claim}` devrait être Bound (trouvé : {phase}).", ref, pending=True)
     volume = pvc["spec"].get("volumeName", "")

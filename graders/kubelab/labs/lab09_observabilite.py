@@ -40,7 +40,7 @@ import yaml
 
 from kubelab import go_regexp, oracles
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
-from kubelab.claims import named_claim_request
+from kubelab.claims import named_claim_request, unbindable
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read, secret_keys
 from kubelab.kube_api import KubeApi
 from kubelab.manifest_text import yaml_position, yaml_reason
@@ -737,6 +737,9 @@ def grafana_claim_bound(state: ClusterState) -> Verdict:
     pvc = state.get("v1", "PersistentVolumeClaim", CLAIM)
     ref = ObjectRef("PersistentVolumeClaim", CLAIM)
     phase = ((pvc or {}).get("status") or {}).get("phase", "absent")
+    stuck = unbindable(state, pvc) if pvc is not None and phase != "Bound" else None
+    if stuck is not None:
+        return failed(f"Le PVC `{CLAIM}` devrait être Bound (trouvé : {phase} ; {stuck[0]}).", ref, hint=stuck[1])
     if pvc is None or phase != "Bound":
         used = _uses_claim(_deployment(state))
         why = "" if used or pvc is None else " ; aucun pod du Deployment `grafana` ne l'utilise"

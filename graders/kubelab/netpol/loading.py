@@ -33,11 +33,14 @@ class Inventory:
     namespaces: list[Obj] = field(default_factory=list)
     pods: list[Obj] = field(default_factory=list)
     policies: list[Obj] = field(default_factory=list)
+    manifests: list[tuple[str, Obj]] = field(default_factory=list)
+    """Read from files: each object the matrix uses, as written, with its file (for field validation)."""
 
     def extend(self, other: Inventory) -> None:
         self.namespaces += other.namespaces
         self.pods += other.pods
         self.policies += other.policies
+        self.manifests += other.manifests
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -66,11 +69,15 @@ def add_object(inventory: Inventory, obj: Obj, default_namespace: str, source: s
     kind = obj.get("kind")
     if kind == "Namespace":
         inventory.namespaces.append(obj)
+        if source:
+            inventory.manifests.append((source, obj))
         return
     if kind not in ("Pod", "NetworkPolicy", *CONTROLLERS):
         return
     meta = dict(obj.get("metadata") or {})
     meta["namespace"] = meta.get("namespace") or default_namespace
+    if source:
+        inventory.manifests.append((source, {**obj, "metadata": dict(meta)}))
     if source:
         meta["annotations"] = {**(meta.get("annotations") or {}), FILE_ANNOTATION: source}
     if kind == "Pod":

@@ -22,6 +22,7 @@ from kubelab.kube_api import BUILTIN_RESOURCES, FIELD_MANAGER, ApiError, KubeApi
 from kubelab.lab_setup import STEP_MANAGER, wait_observed
 from kubelab.manifest_text import NAMESPACE_PLACEHOLDER, yaml_mark, yaml_reason
 from kubelab.notebook import html
+from kubelab.typography import plural
 
 Obj = dict[str, Any]
 
@@ -97,11 +98,10 @@ class Applied:
 
 @dataclass
 class ApplyReport:
-    """What ``appliquer`` did: objects applied, refusals, warnings, or one error."""
+    """What ``appliquer`` did: objects applied, refusals, or one error."""
 
     applied: list[Applied] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     error: str = ""
     empty: bool = False
 
@@ -185,8 +185,13 @@ def _reason(reason: str, message: str) -> str:
     return f"{base} ({meaning})" if meaning and meaning != "à renseigner" else base
 
 
-def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport) -> list[Obj]:
-    """Put each namespaced object lacking a namespace in ``namespace``; warn about the others."""
+def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport,
+          allowed: tuple[str, ...] = ()) -> list[Obj]:
+    """Put each namespaced object lacking a namespace in ``namespace``; refuse one aimed elsewhere.
+
+    The grading reads the lab's namespace only: an object written to another one (``default``,
+    a typo) would be lost work. The lab may allow other namespaces (``other_namespaces``).
+    """
     placed = []
     for obj in objects:
         try:
@@ -199,10 +204,12 @@ def place(api: KubeApi, objects: list[Obj], namespace: str, report: ApplyReport)
             given = copy["metadata"].get("namespace")
             if not given:
                 copy["metadata"]["namespace"] = namespace
-            elif given != namespace:
-                report.warnings.append(
-                    f"{subject(obj)} vise le namespace « {given} » et non celui du lab (« {namespace} ») : "
-                    "la correction ne l'y cherchera pas. Retirez `metadata.namespace`.")
+            elif given != namespace and given not in allowed:
+                report.problems.append(Problem(
+                    subject(obj), "metadata.namespace",
+                    f"ce lab se fait dans le namespace « {namespace} », pas « {given} » : la correction n'y "
+                    "cherchera pas cet objet. Retirez `metadata.namespace` (les objets vont alors dans celui du lab)"))
+                continue
         placed.append(copy)
     return sorted(placed, key=lambda o: o["kind"] != "Namespace")
 
@@ -236,9 +243,10 @@ def apply_objects(api: KubeApi, objects: list[Obj], report: ApplyReport, field_m
 
 
 def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: str | None = None,
-                       change: bool = False) -> ApplyReport:
-    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all.
+                       other_namespaces: tuple[str, ...] = (), change: bool = False) -> ApplyReport:
+    """The whole ``appliquer``: parse, place, dry-run every object, then apply them all (or none).
 
+    Objects aimed at another namespace than the lab's are refused, unless in ``other_namespaces``.
     With ``change`` (``modifier``), the objects already exist and the text holds only the fields it changes, as
     ``kubectl set image`` does: they are applied under a field manager of their own, once each controller has
     acted on the current version (``lab_setup.STEP_MANAGER``), so the other fields stay as they were.
@@ -252,7 +260,7 @@ def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: s
         objects = parse(text, namespace, lab_namespace)
         if SOLUTION_MARKER in text:  # the instructor's own cell: fact placeholders (lab 01) are filled
             objects = manifests.fill_facts(api, objects)
-        placed = place(api, objects, namespace, report)
+        placed = place(api, objects, namespace, report, other_namespaces)
         if change and not report.problems:
             for obj in placed:
                 wait_observed(api, obj, obj["metadata"].get("namespace", namespace))
@@ -261,7 +269,7 @@ def validate_and_apply(api: KubeApi, text: str, namespace: str, lab_namespace: s
         if not report.problems:
             apply_objects(api, placed, report, manager)
     except KubelabError as exc:
-        report.error = exc.message
+        report.error = exc.notebook_message
     return report
 
 
@@ -299,7 +307,7 @@ def create_secret(api: KubeApi, namespace: str, name: str, values: dict[str, Any
         if not report.problems:
             apply_objects(api, [obj], report)
     except KubelabError as exc:
-        report.error = exc.message
+        report.error = exc.notebook_message
     return report
 
 
@@ -333,9 +341,10 @@ def render(report: ApplyReport, secret_keys: list[str] | None = None) -> str:
                if p.detail else "")
             + "</li>"
             for p in report.problems)
-        objects = "objet refusé" if count == 1 else "objets refusés"
+        by_server = any(p.detail for p in report.problems)
+        why = "le serveur d'API a refusé la validation (dry-run)" if by_server else "la validation a échoué"
         parts.append(html.notice(
-            f"<b>✗ Rien n'a été appliqué</b> : le serveur d'API a refusé la validation (dry-run) — {count} {objects}."
+            f"<b>✗ Rien n'a été appliqué</b> : {why} — {html.text(plural(count, 'objet refusé', 'objets refusés'))}."
             f'<ul style="margin: 4px 0 0 0">{items}</ul>', "error"))
     if report.applied and not report.problems:
         rows = [[html.text(a.kind), f"<code>{html.text(a.name)}</code>", html.text(a.namespace or "—"),
@@ -349,6 +358,4 @@ def render(report: ApplyReport, secret_keys: list[str] | None = None) -> str:
                      "une valeur ALEATOIRE est tirée au hasard puis conservée.")
         parts.append(html.notice(f"<b>{html.text(title)}</b>{extra}"
                                  + html.table(["Type", "Nom", "Namespace", "Résultat"], rows), "ok"))
-    for warning in report.warnings:
-        parts.append(html.notice(f"⚠ {html.text(warning)}", "warning"))
     return "".join(parts)

@@ -3,7 +3,9 @@
 The button grades the lab's visible checks on the live cluster without waiting
 (``grading.grade(lab, state, include_hidden=False, wait=0)``) and shows one line per check:
 ✓ or ✗, points, the French message, and for a failure its hint and the recent Events of
-the objects involved.
+the objects involved. Under the checklist, where the submission stands: the grade comes
+from the submitted snapshot, so the learner always sees the score it gives and whether it
+is current (``kubelab.notebook.submitted``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 
 from kubelab.notebook import html
 from kubelab.outcomes import GradeReport, Outcome
+from kubelab.typography import plural
 
 SYMBOLS = {Outcome.PASSED: "✓", Outcome.FAILED: "✗", Outcome.ERROR: "⚠"}
 COLOURS = {Outcome.PASSED: html.GREEN, Outcome.FAILED: html.RED, Outcome.ERROR: html.ORANGE}
@@ -39,9 +42,10 @@ def render(report: GradeReport, elapsed_ms: float | None = None, context: str = 
     timing = f" en {elapsed_ms:.0f} ms" if elapsed_ms is not None else ""
     errors = ""
     if report.errors:
-        errors = html.notice(html.text(f"⚠ {len(report.errors)} vérification(s) non notée(s) : problème "
-                                       "d'infrastructure, relancez la vérification."), "warning")
-    footer = f"Vérifié à {when}{timing} — {len(report.results)} vérifications visibles"
+        count = plural(len(report.errors), "vérification non notée", "vérifications non notées")
+        errors = html.notice(html.text(f"⚠ {count} : problème d'infrastructure, relancez la vérification."), "warning")
+    shown = plural(len(report.results), "vérification visible", "vérifications visibles")
+    footer = f"Vérifié à {when}{timing} — {shown}"
     if context:
         footer += f" — {context}"
     return (
@@ -60,17 +64,21 @@ class VerifyButton:
 
     PLACEHOLDER = "Cliquez sur « Vérifier » pour noter votre travail (vérifications visibles, sans attendre)."
 
-    def __init__(self, grade: Callable[[], tuple[GradeReport, str]]) -> None:
+    def __init__(self, grade: Callable[[], tuple[GradeReport, str]],
+                 submission_status: Callable[[GradeReport | None], str] | None = None) -> None:
         import ipywidgets as widgets
 
         self._grade = grade
+        self._submission_status = submission_status
         self.button = widgets.Button(description="Vérifier", button_style="primary", icon="check",
                                      tooltip="Noter le lab maintenant (vérifications visibles)")
         self.output = widgets.HTML(value=html.notice(html.text(self.PLACEHOLDER)))
+        self.submission = widgets.HTML(value=submission_status(None) if submission_status else "")
         self.button.on_click(lambda _: self.click())
-        self.widget = widgets.VBox([self.button, self.output])
+        self.widget = widgets.VBox([self.button, self.output, self.submission])
         self.last_ms: float | None = None
         self.last_report: GradeReport | None = None
+        self.last_at = 0.0
 
     def click(self) -> GradeReport | None:
         """Grade now and show the checklist; the report, or ``None`` after an error."""
@@ -79,15 +87,22 @@ class VerifyButton:
         try:
             report, context = self._grade()
         except Exception as exc:  # shown to the learner, never a traceback
-            message = getattr(exc, "message", None) or f"{type(exc).__name__} : {exc}"
-            self.output.value = html.notice(f"<b>⚠ Vérification impossible.</b> {html.text(message)}", "error")
+            message = getattr(exc, "notebook_message", None) or f"{type(exc).__name__} : {exc}"
+            self.output.value = html.notice(f"<b>⚠ Vérification impossible.</b> {html.lines(message)}", "error")
             return None
         finally:
             self.button.disabled = False
         self.last_ms = (time.perf_counter() - started) * 1000
         self.last_report = report
+        self.last_at = time.time()
         self.output.value = render(report, self.last_ms, context)
+        if self._submission_status is not None:
+            self.submission.value = self._submission_status(report)
         return report
+
+    def show_status(self, markup: str) -> None:
+        """Replace the submission's status shown under the checklist."""
+        self.submission.value = markup
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from kubelab.connection import connect, default_kubeconfig
 from kubelab.errors import KubelabError
 from kubelab.kube_api import KubeApi
+from kubelab.live_probes import is_fake_node
 from kubelab.notebook.environment import KUBECONFIG_ENV
+from kubelab.objects import labels_of
 from kubelab.paths import sandboxes_root
+from kubelab.prerequisites import REAL_NODE_LABEL
+from kubelab.typography import plural
 
 
 @dataclass(frozen=True)
@@ -24,24 +28,29 @@ class Cluster:
 
     api: KubeApi
     origin: str
+    """Where the connection goes, after « Connecté » (« au bac à sable kubelab … »)."""
     version: str
     nodes: int
+    simulated: bool = False
+    """Every node is a kwok node: the sandbox, where nothing really runs."""
 
     @property
     def summary(self) -> str:
-        plural = "s" if self.nodes > 1 else ""
-        return f"{self.origin} — Kubernetes {self.version}, {self.nodes} nœud{plural}"
+        return f"{self.origin} — Kubernetes {self.version}, {plural(self.nodes, 'nœud', 'nœuds')}"
 
 
-def _origin(api: KubeApi, explicit: str | None) -> str:
+def _origin(api: KubeApi, explicit: str | None, simulated: bool) -> str:
     description = api.description
+    if simulated:
+        via = f" ; kubeconfig indiqué par ${KUBECONFIG_ENV}" if explicit else ""
+        return f"au bac à sable kubelab (nœuds simulés{via})"
     if explicit:
-        return f"le kubeconfig indiqué par ${KUBECONFIG_ENV} ({description})"
+        return f"au kubeconfig indiqué par ${KUBECONFIG_ENV} ({description})"
     if "microk8s.kubeconfig" in description:
-        return "la configuration de MicroK8s installé sur cette machine (« microk8s config »)"
+        return "à MicroK8s installé sur cette machine (« microk8s config »)"
     if str(sandboxes_root()) in description:
-        return "le bac à sable kubelab (« kubelab sandbox up »)"
-    return f"le contexte courant de votre kubeconfig ({description})"
+        return "au bac à sable kubelab (« kubelab sandbox up »)"
+    return f"au contexte courant de votre kubeconfig ({description})"
 
 
 def find_cluster() -> Cluster:
@@ -50,14 +59,22 @@ def find_cluster() -> Cluster:
     Raises ``KubelabError`` with a French message when no cluster can be reached.
     """
     explicit = os.environ.get(KUBECONFIG_ENV, "").strip() or None
-    api = connect(kubeconfig=explicit)
+    if explicit:
+        api = KubeApi.from_kubeconfig(explicit, named_by=f"variable ${KUBECONFIG_ENV}")
+    else:
+        api = connect()
     try:
         version = api.server_version().get("gitVersion", "?")
-        nodes = len(api.list("v1", "Node"))
+        nodes = api.list("v1", "Node")
     except KubelabError:
         api.close()
         raise
-    return Cluster(api, _origin(api, explicit), version, nodes)
+    simulated = bool(nodes) and all(is_fake_node(node) for node in nodes)
+    origin = _origin(api, explicit, simulated)
+    if any(labels_of(node).get(REAL_NODE_LABEL) == "true" for node in nodes):
+        via = f" ; kubeconfig indiqué par ${KUBECONFIG_ENV}" if explicit else ""
+        origin = f"au bac à sable kubelab (avec un nœud réel, où les conteneurs s'exécutent{via})"
+    return Cluster(api, origin, version, len(nodes), simulated)
 
 
 def how_to_connect() -> str:

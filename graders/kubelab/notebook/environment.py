@@ -10,6 +10,9 @@ learner's snapshot.
 from __future__ import annotations
 
 import os
+import pwd
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -22,6 +25,12 @@ NAMESPACE_ENV = "KUBELAB_NAMESPACE"
 NBGRADER_ENV = "NBGRADER_EXECUTION"
 SNAPSHOT_NAME = "snapshot.json"
 """The submission snapshot, next to the notebook: nbgrader collects it with the notebook."""
+HUB_USER_ENV = "JUPYTERHUB_USER"
+EXPECT_ASSIGNMENT_ENV = "KUBELAB_EXPECT_ASSIGNMENT"
+EXPECT_LEARNER_ENV = "KUBELAB_EXPECT_LEARNER"
+WINDOW_OPENS_ENV = "KUBELAB_WINDOW_OPENS"
+WINDOW_CLOSES_ENV = "KUBELAB_WINDOW_CLOSES"
+"""Set for the autograde kernel by ``kubelab.notebook.nbgrader_hooks.SubmissionContext``."""
 
 
 class Mode(StrEnum):
@@ -40,6 +49,32 @@ def current_mode() -> Mode:
     if value == "validate":
         return Mode.VALIDATE
     return Mode.LEARNER
+
+
+def learner_identity() -> str:
+    """Who submits, as nbgrader names them: the JupyterHub user, else the account running the kernel."""
+    return os.environ.get(HUB_USER_ENV, "").strip() or pwd.getpwuid(os.getuid()).pw_name
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What autograde expects of a snapshot: its assignment, its learner and its capture window."""
+
+    assignment: str | None = None
+    learner: str | None = None
+    opens: datetime | None = None
+    closes: datetime | None = None
+
+
+def _moment(name: str) -> datetime | None:
+    value = os.environ.get(name, "").strip()
+    return datetime.fromisoformat(value) if value else None
+
+
+def expectation() -> Expectation:
+    """The expectation nbgrader's autograde passed to this kernel (nothing outside autograde)."""
+    return Expectation(os.environ.get(EXPECT_ASSIGNMENT_ENV) or None, os.environ.get(EXPECT_LEARNER_ENV) or None,
+                       _moment(WINDOW_OPENS_ENV), _moment(WINDOW_CLOSES_ENV))
 
 
 def lab_namespace(lab: Lab) -> str:

@@ -32,6 +32,33 @@ def text(value: object) -> str:
     return _CODE.sub(r"<code>\1</code>", escaped)
 
 
+def lines(value: str) -> str:
+    """Escaped text whose lines stay lines, and whose « • » lines become a list."""
+    out: list[str] = []
+    items: list[str] = []
+    for line in str(value).splitlines():
+        if line.lstrip().startswith("• "):
+            items.append(line.lstrip()[2:])
+            continue
+        if items:
+            out.append(bullets(items))
+            items = []
+        out.append(text(line))
+    if items:
+        out.append(bullets(items))
+    return "<br>".join(part for part in out if part).replace("</ul><br>", "</ul>").replace("<br><ul", "<ul")
+
+
+def bullets(items: list[str], symbols: bool = False) -> str:
+    """A list, one escaped item per entry (nothing for no entry); ``symbols``: the items start with their own
+    mark (✓, ✗, ⚠), so no bullet is drawn."""
+    if not items:
+        return ""
+    listed = "".join(f"<li>{text(item)}</li>" for item in items)
+    style = "list-style: none; padding-left: 4px" if symbols else "padding-left: 20px"
+    return f'<ul style="margin: 4px 0 0 0; {style}">{listed}</ul>'
+
+
 def attribute(value: object) -> str:
     return html.escape(str(value), quote=True)
 

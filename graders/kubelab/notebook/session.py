@@ -1,26 +1,28 @@
 """``ouvrir_lab(...)``: what a lab notebook calls, one short line per cell.
 
 A ``LabSession`` holds the lab, its namespace and the connection. Every method displays its
-result in French and never raises for the learner's mistakes or an unreachable cluster.
-When nbgrader executes the notebook (autograde, validate), nothing is written: no manifest
-is applied and no snapshot captured; the test cells grade the submitted snapshot.
+result in French and never raises for the learner's mistakes or an unreachable cluster; a
+lab that cannot be opened at all (``ouvrir_lab("99-inconnu")``) stops the notebook with a
+French message and no traceback. When nbgrader executes the notebook (autograde, validate),
+nothing is written: no manifest is applied and no snapshot captured; the test cells grade
+the submitted snapshot.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from kubelab import lab_setup
+from kubelab import lab_setup, prerequisites
 from kubelab.catalog import load_lab
-from kubelab.errors import KubelabError
+from kubelab.errors import KubelabError, UsageError
 from kubelab.grading import grade, live_state
 from kubelab.kube_api import KubeApi
-from kubelab.notebook import applying, autograde, checklist, html, submission
+from kubelab.notebook import applying, checklist, html, submission, submitted
 from kubelab.notebook.cluster import Cluster, find_cluster, how_to_connect
 from kubelab.notebook.dashboard import Dashboard
 from kubelab.notebook.environment import Mode, current_mode, lab_namespace, snapshot_path
 from kubelab.outcomes import GradeReport
+from kubelab.typography import french
 
 OFFLINE = {
     Mode.AUTOGRADE: "Correction automatique (nbgrader autograde)",
@@ -30,6 +32,13 @@ OFFLINE = {
 
 class NoCluster(KubelabError):
     """No cluster answered: the learner has to start one."""
+
+
+class LabNotOpened(UsageError):
+    """``ouvrir_lab`` cannot open this lab. IPython shows ``_render_traceback_`` instead of a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31m✗ {french(self.notebook_message)}\x1b[0m"]
 
 
 class LabSession:
@@ -42,6 +51,7 @@ class LabSession:
         self._cluster: Cluster | None = None
         self._dashboards: list[Dashboard] = []
         self.verify_button: checklist.VerifyButton | None = None
+        self.submit_button: submission.SubmitButton | None = None
 
     # --- connection ------------------------------------------------------------------
 
@@ -55,7 +65,7 @@ class LabSession:
             try:
                 self._cluster = find_cluster()
             except KubelabError as exc:
-                raise NoCluster(f"{exc.message}\n{how_to_connect()}") from exc
+                raise NoCluster(f"{exc.notebook_message}\n{how_to_connect()}") from exc
         return self._cluster
 
     @property
@@ -66,16 +76,15 @@ class LabSession:
         html.show(html.notice(f"<b>{html.text(OFFLINE[self.mode])}</b> : {html.text(what)}"))
 
     def _error(self, exc: KubelabError) -> None:
-        message = html.text(exc.message).replace("\n", "<br>")
-        html.show(html.notice(f"<b>⚠</b> {message}", "error"))
+        html.show(html.notice(f"<b>⚠</b> {html.lines(exc.notebook_message)}", "error"))
 
     def connexion(self) -> None:
         """Find the cluster and say which one it is."""
         if self.offline:
             path = snapshot_path()
             found = (f"l'instantané « {path.name} » soumis avec le notebook est noté, sans contacter de cluster"
-                     if path.is_file() else f"aucun instantané « {path.name} » : les cellules de correction liront "
-                                            "le cluster en direct s'il répond")
+                     if path.is_file() else f"aucun instantané « {path.name} » n'a été soumis : chaque vérification "
+                                            "vaudra 0 (aucun cluster n'est lu à sa place)")
             self._offline_notice(f"{found}. Aucune cellule n'écrit dans un cluster.")
             return
         try:
@@ -84,18 +93,19 @@ class LabSession:
             self._error(exc)
             return
         html.show(html.notice(
-            f"<b>✓ Connecté</b> à {html.text(cluster.summary)}.<br>Lab « {html.text(self.lab.title)} », "
+            f"<b>✓ Connecté</b> {html.text(cluster.summary)}.<br>Lab « {html.text(self.lab.title)} », "
             f"namespace « <code>{html.text(self.namespace)}</code> ».", "ok"))
 
     # --- preparing and looking -------------------------------------------------------------
 
     def preparer(self, etape: int = 1) -> None:
-        """Create the lab's namespace and what the lab provides (``kubelab lab setup``), or run a later step of
-        the preparation (``kubelab lab setup --step N``)."""
+        """Check what the lab needs, then create its namespace and what it provides (``kubelab lab setup``), or run
+        a later step of the preparation (``kubelab lab setup --step N``)."""
         if self.offline:
             self._offline_notice("rien n'est préparé.")
             return
         try:
+            findings = prerequisites.check(self.api, self.lab.requires) if etape == 1 else []
             lab_setup.setup(self.api, self.lab, self.namespace, step=etape)
         except KubelabError as exc:
             self._error(exc)
@@ -103,21 +113,28 @@ class LabSession:
         if etape != 1:
             description = html.text(self.lab.setup_steps[etape].description)
             html.show(html.notice(f"<b>✓ Étape {etape} faite</b> : {description}.", "ok"))
-            self._refresh_dashboards()
+            self._changed()
             return
-        provided = self.lab.folder / "setup"
-        extra = " et les objets fournis par le lab (dossier setup/)" if provided.is_dir() else ""
-        html.show(html.notice(f"<b>✓ Lab prêt</b> : namespace "
-                              f"« <code>{html.text(self.namespace)}</code> »{extra}.", "ok"))
+        needs = html.bullets(prerequisites.lines(findings), symbols=True)
+        absent = prerequisites.missing(findings)
+        where = f"namespace « <code>{html.text(self.namespace)}</code> »"
+        if absent:
+            html.show(html.notice(
+                f"<b>✗ Lab pas prêt</b> : il manque au cluster : {html.text(', '.join(f.need for f in absent))}. "
+                f"Le {where} est créé ; une fois ce qui manque activé, exécutez de nouveau cette cellule.{needs}",
+                "error"))
+        else:
+            extra = " et les objets fournis par le lab (dossier setup/)" if (self.lab.folder / "setup").is_dir() else ""
+            html.show(html.notice(f"<b>✓ Lab prêt</b> : {where}{extra}.{needs}", "ok"))
         self._refresh_dashboards()
 
     def tableau_de_bord(self) -> None:
-        """The live dashboard: nodes and roles, the lab's pods per node, its claims."""
+        """The live dashboard: nodes and roles, the lab's pods per node, its claims, the submission."""
         if self.offline:
             self._offline_notice("le tableau de bord ne s'affiche pas pendant la correction.")
             return
         try:
-            board = Dashboard(self.api, self.lab, self.namespace)
+            board = Dashboard(self.api, self.lab, self.namespace, lambda: submitted.status(self.lab).html())
         except KubelabError as exc:
             self._error(exc)
             return
@@ -132,6 +149,20 @@ class LabSession:
     def _refresh_dashboards(self) -> None:
         for board in self._dashboards:
             board.refresh()
+
+    def _changed(self) -> None:
+        """Objects were written from the notebook: a snapshot taken before is stale; follow the cluster."""
+        submitted.record_change(self.lab.id)
+        for board in self._dashboards:
+            board.follow()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """Say again where the submission stands, next to « Vérifier » and « Soumettre »."""
+        if self.verify_button is not None:
+            self.verify_button.show_status(submitted.status(self.lab, self._current_verification()).html())
+        if self.submit_button is not None:
+            self.submit_button.refresh()
 
     # --- writing -----------------------------------------------------------------------
 
@@ -148,21 +179,31 @@ class LabSession:
         if self.offline:
             self._offline_notice("rien n'est appliqué.")
             return
+        wrong = _wrong_types(f"lab.{'modifier' if change else 'appliquer'}(...) attend le texte YAML d'un manifeste, "
+                             'entre guillemets """', (manifeste, str))
+        if wrong is not None:
+            self._error(wrong)
+            return
         try:
             api = self.api
         except KubelabError as exc:
             self._error(exc)
             return
-        report = applying.validate_and_apply(api, manifeste, self.namespace, self.lab.namespace, change=change)
-        autograde.invalidate()
+        report = applying.validate_and_apply(api, manifeste, self.namespace, self.lab.namespace,
+                                             self.lab.other_namespaces, change=change)
         html.show(applying.render(report))
         if report.applied:
-            self._refresh_dashboards()
+            self._changed()
 
     def creer_secret(self, nom: str, valeurs: dict[str, Any], type: str = "Opaque") -> None:
         """Create or update a Secret; ``ALEATOIRE`` draws a value at random. Values are never shown."""
         if self.offline:
             self._offline_notice("aucun Secret n'est créé.")
+            return
+        wrong = _wrong_types("lab.creer_secret(NOM, {CLÉ: VALEUR, …}) attend un nom (texte) et une table de valeurs",
+                             (nom, str), (valeurs, dict))
+        if wrong is not None:
+            self._error(wrong)
             return
         try:
             api = self.api
@@ -170,8 +211,9 @@ class LabSession:
             self._error(exc)
             return
         report = applying.create_secret(api, self.namespace, nom, dict(valeurs), type)
-        autograde.invalidate()
         html.show(applying.render(report, secret_keys=list(valeurs)))
+        if report.applied:
+            self._changed()
 
     def supprimer(self, type_objet: str, nom: str, api_version: str | None = None) -> None:
         """Delete one object of the lab's namespace (to re-create it, or start again)."""
@@ -186,10 +228,10 @@ class LabSession:
         except KubelabError as exc:
             self._error(exc)
             return
-        autograde.invalidate()
         message = f"✓ {kind} « {nom} » supprimé." if gone else f"{kind} « {nom} » n'existait pas : rien à supprimer."
         html.show(html.notice(html.text(message), "ok" if gone else "info"))
-        self._refresh_dashboards()
+        if gone:
+            self._changed()
 
     # --- grading -----------------------------------------------------------------------
 
@@ -199,34 +241,59 @@ class LabSession:
         report = grade(self.lab, state, include_hidden=False, wait=0)
         return report, f"namespace « {self.namespace} »"
 
+    def _current_verification(self) -> GradeReport | None:
+        """The last « Vérifier » report, if nothing changed from the notebook since."""
+        button = self.verify_button
+        if button is None or button.last_report is None:
+            return None
+        changed = submitted.last_change(self.lab.id)
+        return button.last_report if changed is None or changed <= button.last_at else None
+
     def verifier(self) -> None:
-        """The « Vérifier » button and its checklist."""
+        """The « Vérifier » button, its checklist and where the submission stands."""
         if self.offline:
             self._offline_notice("le bouton « Vérifier » ne sert pas ici ; la note vient des cellules de correction.")
             return
-        self.verify_button = checklist.VerifyButton(self.noter_visible)
+        self.verify_button = checklist.VerifyButton(self.noter_visible,
+                                                    lambda report: submitted.status(self.lab, report).html())
         from IPython.display import display
 
         display(self.verify_button)
 
     def soumettre(self) -> None:
-        """Capture the lab's snapshot next to the notebook, for nbgrader to collect."""
+        """The « Soumettre » button: a click captures the lab's snapshot next to the notebook."""
         if self.offline:
             path = snapshot_path()
             self._offline_notice(f"l'instantané « {path.name} » soumis est noté tel quel." if path.is_file()
                                  else f"aucun instantané « {path.name} » n'a été soumis.")
             return
-        started = time.monotonic()
-        try:
-            done = submission.submit(self.lab, self.api, self.namespace)
-        except KubelabError as exc:
-            self._error(exc)
-            return
-        autograde.invalidate()
-        html.show(submission.render(done) + html.notice(
-            html.text(f"Capture en {time.monotonic() - started:.1f} s."), "info"))
+        self.submit_button = submission.SubmitButton(self._submit_now, lambda: submitted.status(self.lab).html())
+        from IPython.display import display
+
+        display(self.submit_button)
+
+    def _submit_now(self) -> str:
+        done = submission.submit(self.lab, self.api, self.namespace)
+        self._show_status()
+        self._refresh_dashboards()
+        return submission.render(done)
+
+
+def _wrong_types(expectation: str, *values: tuple[object, type]) -> UsageError | None:
+    """The French error for a learner's call with arguments of the wrong type (``None`` when they are right)."""
+    if all(isinstance(value, expected) for value, expected in values):
+        return None
+    found = ", ".join(type(value).__name__ for value, _ in values)
+    return UsageError(f"{expectation} (trouvé : {found}).")
 
 
 def ouvrir_lab(lab_id: str) -> LabSession:
     """The session of a lab notebook: ``lab = ouvrir_lab("03-stockage-pvc")``."""
-    return LabSession(lab_id)
+    wrong = _wrong_types("ouvrir_lab(...) attend l'identifiant d'un lab, entre guillemets", (lab_id, str))
+    if wrong is not None:
+        raise LabNotOpened(wrong.message)
+    try:
+        return LabSession(lab_id)
+    except KubelabError as exc:
+        raise LabNotOpened(f"{exc.notebook_message} Vérifiez l'identifiant passé à ouvrir_lab(…) : la première "
+                           "cellule de code du notebook l'indique.") from None
