@@ -29,7 +29,10 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
     ref = ObjectRef("PersistentVolumeClaim", name)
     spec = pvc.get("spec") or {}
     default = default_storage_class(state.objects("storage.k8s.io/v1", "StorageClass", CLUSTER_SCOPE))
-    default_name = default["metadata"]["name"] if default else None
+    if default is None:
+        return failed(f"Le PVC `{name}` devrait demander la StorageClass par défaut, mais ce cluster n'en a aucune : "
+                      "aucun PVC ne peut y être lié.", ref, *others, hint=NO_DEFAULT_CLASS_HINT)
+    default_name = default["metadata"]["name"]
     wanted_class = spec.get("storageClassName")
     problems = []
     if wanted_class not in (None, default_name):
@@ -42,9 +45,8 @@ def claim_request(state: ClusterState, pvc: Obj, *others: ObjectRef, min_size: i
     if (quantity(size) or 0) < min_size:
         problems.append(f"au moins `{_size(min_size)}` (trouvé : {f'`{size}`' if size else 'aucune taille'})")
     if problems:
-        shown = f"`{default_name}`, ou" if default_name else "aucune n'est marquée par défaut :"
         return failed(f"Le PVC `{name}` devrait demander {' ; '.join(problems)}.", ref, *others,
-                      hint=f"La classe par défaut ({shown} pas de `storageClassName`), `accessModes: "
+                      hint=f"La classe par défaut (`{default_name}`, ou pas de `storageClassName`), `accessModes: "
                            f"[{ACCESS_MODE}]` et `resources.requests.storage` d'au moins `{_size(min_size)}`.")
     on = f"la classe `{wanted_class}`" if wanted_class else f"la classe par défaut `{default_name}`"
     return passed(f"Le PVC `{name}` demande `{size}` en `{modes[0]}` sur {on}.", ref)

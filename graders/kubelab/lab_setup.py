@@ -35,6 +35,16 @@ class Expectation:
     drop: tuple[str, ...] = ()
     description: str = ""
     hints: dict[str, str] = field(default_factory=dict)
+    real_node_fails: tuple[str, ...] | None = None
+    """The checks it fails where its containers really run (the real node), when these differ."""
+    real_node_messages: dict[str, str] = field(default_factory=dict)
+
+    def on_real_node(self) -> Expectation:
+        """What it must score on the real node: its ``real_node`` fails (or its own) and their messages."""
+        fails = self.fails if self.real_node_fails is None else self.real_node_fails
+        messages = {k: v for k, v in self.messages.items() if k in fails} | self.real_node_messages
+        hints = {k: v for k, v in self.hints.items() if k in fails}
+        return Expectation(fails, messages, self.drop, self.description, hints)
 
 
 def read_expectation(folder: Path) -> Expectation:
@@ -42,11 +52,13 @@ def read_expectation(folder: Path) -> Expectation:
     if not path.is_file():
         return Expectation()
     data = read_yaml_file(path) or {}
+    real = data.get("real_node") or {}
     return Expectation(tuple(data.get("fails", [])), dict(data.get("messages", {})), tuple(data.get("drop", [])),
-                       data.get("description", ""), dict(data.get("hints", {})))
+                       data.get("description", ""), dict(data.get("hints", {})),
+                       tuple(real["fails"]) if "fails" in real else None, dict(real.get("messages", {})))
 
 
-EXPECTATION_KEYS = ("description", "drop", "fails", "messages", "hints")
+EXPECTATION_KEYS = ("description", "drop", "fails", "messages", "hints", "real_node")
 
 
 def expectation_problems(lab: Lab, variant: str) -> list[str]:
@@ -76,6 +88,12 @@ def expectation_problems(lab: Lab, variant: str) -> list[str]:
                  if check_id not in checks]
     problems += [f"« {field} » donne un fragment pour « {check_id} », qui n'est pas dans « fails »"
                  for field in ("messages", "hints") for check_id in data.get(field) or {} if check_id not in fails]
+    real = data.get("real_node") or {}
+    real_fails = list(real.get("fails") or [])
+    problems += [f"« real_node.fails » nomme « {check_id} », qui n'est pas une vérification du lab"
+                 for check_id in real_fails if check_id not in checks]
+    problems += [f"« real_node.messages » donne un fragment pour « {check_id} », qui n'est pas dans « real_node.fails »"
+                 for check_id in real.get("messages") or {} if check_id not in real_fails]
     kind = variant.split("/")[0]
     if kind == "mutants" and not fails:
         problems.append("un mutant devrait faire échouer au moins une vérification (« fails » vide)")

@@ -150,7 +150,7 @@ def test_variant_scores_as_expected_on_the_real_node(real_grades: dict[tuple[str
     elif kind == "starter":
         assert live.score <= STARTER_MAX_SHARE * live.max_score, f"starter trop bien noté :\n{_summary(live)}"
     else:
-        expected = read_expectation(lab.folder / variant)
+        expected = read_expectation(lab.folder / variant).on_real_node()
         assert live.failed_ids() == set(expected.fails), (
             f"{lab.id}:{variant} devrait échouer exactement {sorted(expected.fails)} :\n{_summary(live)}")
         for check_id, fragment in expected.messages.items():

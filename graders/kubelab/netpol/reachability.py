@@ -14,11 +14,13 @@ Kubernetes semantics (https://kubernetes.io/docs/concepts/services-networking/ne
   everything; named ports are resolved on the destination pod (for ingress and egress);
   ``endPort`` gives a range; the protocol defaults to TCP.
 
-``ipBlock`` peers match only addresses outside the analysed pods, never a pod's IP, as in
-network-config-analyzer (NCA): the documentation says they should be cluster-external
-addresses and implementations differ for pod IPs. A namespace source (« any pod of
-namespace X ») or an ipBlock source is outside the analysed pods: only the ingress side is
-checked for it. An ipBlock source is allowed when every address of its CIDR is.
+``ipBlock`` peers match outside addresses and also a pod whose IP (``status.podIP``) they
+hold: the documentation calls the case undefined, but pod-to-pod traffic is not translated
+and both Calico (MicroK8s's enforcer) and kube-router (the sandbox's real node) match pod
+IPs, as measured by tests/realnode/test_netpol_differential.py. A pod without a known IP
+(a synthetic pod read from files) is never matched by an ipBlock. A namespace source (« any
+pod of namespace X ») or an ipBlock source is outside the analysed pods: only the ingress
+side is checked for it. An ipBlock source is allowed when every address of its CIDR is.
 
 Out of scope: host-network pods and node traffic (always allowed by most plugins),
 Services (a connection is evaluated on the pod's port, after DNAT) and loopback.
@@ -264,9 +266,12 @@ class Analysis:
         return not rule.peers or any(self.peer_matches(peer, policy, endpoint) for peer in rule.peers)
 
     def peer_matches(self, peer: Peer, policy: Policy, endpoint: Endpoint) -> bool:
-        """Whether one ``from``/``to`` element of ``policy`` designates ``endpoint`` (never by ipBlock)."""
-        if peer.ip_block is not None or isinstance(endpoint, IPBlockEndpoint):
+        """Whether one ``from``/``to`` element of ``policy`` designates ``endpoint`` (an ipBlock: by the pod's IP)."""
+        if isinstance(endpoint, IPBlockEndpoint):
             return False
+        if peer.ip_block is not None:
+            return isinstance(endpoint, PodEndpoint) and endpoint.ip is not None \
+                and peer.ip_block.addresses.covers(ipaddress.ip_network(endpoint.ip))
         if not self._namespace_matches(peer, policy, endpoint.namespace):
             return False
         if peer.pod_selector is None:
