@@ -2,8 +2,8 @@
 
 Lab 03: a marker written with psql survives the deletion of ``postgres-0`` in the reference,
 and is lost when the volume is mounted beside the data (mutant ``wrong-mount-path``). Lab 04:
-the allowed flows connect and the forbidden ones are refused in the reference; without the
-default deny (mutant ``no-default-deny``) the probe reports the flows that should be blocked.
+the allowed flows connect and the forbidden ones are refused in the reference; a mutant that
+closes an allowed flow makes the probe report that flow.
 The probes leave nothing behind but their ephemeral containers.
 """
 
@@ -17,6 +17,7 @@ from kubelab.lab_setup import apply_variant, setup
 from kubelab.labs import lab03_stockage_pvc as lab03
 from kubelab.live_probes import exec_in_pod
 from kubelab.objects import is_ready
+from kubelab.typography import french
 from kubelab.waiting import wait_for
 
 from .conftest import RealCluster
@@ -56,14 +57,20 @@ def test_lab04_live_matrix_agrees_with_the_reference(real: RealCluster, real_nam
             {"frontend": 1, "backend": 1, "postgres": 1, "redis": 1})
     results = live_probes.run_live_probes("04-networkpolicies", real.api, real_namespace)
     assert len(results) == 6 and all(r.ok for r in results), "\n".join(f"{r.title} : {r.message}" for r in results)
-    assert sum("observé : autorisé" in r.message for r in results) == 3
+    assert sum(french("observé : autorisé") in french(r.message) for r in results) == 3
 
 
-def test_lab04_live_matrix_reports_what_the_missing_deny_lets_through(real: RealCluster, real_namespace: str) -> None:
-    """Without the default deny, the probe reports the forbidden flows that go through."""
-    _deploy(real, "04-networkpolicies", "mutants/no-default-deny", real_namespace,
+@pytest.mark.parametrize(("variant", "flow"), [("mutants/backend-ingress-label-typo", "frontend → backend:8080"),
+                                             ("mutants/redis-missing-egress", "backend → redis:6379")])
+def test_lab04_live_matrix_reports_a_blocked_flow(real: RealCluster, real_namespace: str, variant: str,
+                                                  flow: str) -> None:
+    """A mutant that closes an allowed flow: the probe reports that flow, and that flow only.
+
+    (Without the default deny, mutant ``no-default-deny``, the six probed flows stay as they
+    should: each component's own policy still isolates it, which only the static checks see.)"""
+    _deploy(real, "04-networkpolicies", variant, real_namespace,
             {"frontend": 1, "backend": 1, "postgres": 1, "redis": 1})
     results = live_probes.run_live_probes("04-networkpolicies", real.api, real_namespace)
-    failures = [r for r in results if r.ok is False]
-    assert failures, "\n".join(f"{r.title} : {r.message}" for r in results)
-    assert all("attendu : bloqué ; observé : autorisé" in r.message for r in failures)
+    failures = [r for r in results if r.ok is not True]
+    assert [r.title for r in failures] == [flow], "\n".join(f"{r.title} : {r.message}" for r in results)
+    assert french("attendu : autorisé ; observé : bloqué") in french(failures[0].message)

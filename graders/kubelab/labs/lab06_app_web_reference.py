@@ -639,7 +639,8 @@ def services_select(state: ClusterState) -> Verdict:
         if _blocked(state, workload) is not None:
             return f"aucun pod prêt : les pods de `{name_of(workload)}` ne peuvent pas démarrer", False
         if not any(is_ready(p) for p in selected):
-            return f"aucun pod prêt parmi les {len(selected)} choisis", True
+            chosen = "le seul pod choisi" if len(selected) == 1 else f"les {len(selected)} pods choisis"
+            return f"aucun pod prêt parmi {chosen}", True
         return None
 
     problems, pending = _service_problems(state, problem)
