@@ -145,6 +145,14 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+def widget_html(notebook: nbformat.NotebookNode) -> str:
+    """The HTML that the notebook's widgets showed when it was executed (from the widget state that
+    nbclient stores in the notebook: a widget's text repr is cut, its state is not)."""
+    state = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    values = [model.get("state", {}).get("value") for model in state.get("state", {}).values()]
+    return "\n".join(v for v in values if isinstance(v, str))
+
+
 class Course:
     """Un cours nbgrader temporaire : la configuration du dépôt, des labs de source/, un échange."""
 

@@ -17,7 +17,7 @@ import pytest
 from kubelab.catalog import Lab, available_labs
 from kubelab.snapshot import read_document
 
-from .nbtools import NOTEBOOKS, click_submit, errors, execute, kernel_env, outputs_text, scores
+from .nbtools import NOTEBOOKS, click_submit, errors, execute, kernel_env, outputs_text, scores, widget_html
 
 LABS = available_labs()
 STARTER_MAX_SHARE = 0.4
@@ -103,4 +103,4 @@ def test_run_all_never_submits(tmp_path: Path, cluster_kubeconfig: Path, fresh_n
     text = outputs_text(notebook)
     assert text.count("aucun instantané soumis") >= len(lab.checks)
     assert "cluster en direct" not in text
-    assert 'data-state="missing"' in text  # « Soumettre » et le tableau de bord le disent aussi
+    assert 'data-state="missing"' in widget_html(notebook)  # « Soumettre » et le tableau de bord le disent aussi

@@ -56,7 +56,7 @@ from kubelab.live_probes import (
     ephemeral_stuck,
     live_probe,
 )
-from kubelab.netpol.model import Cell, Endpoint, IPBlockEndpoint, NamespaceEndpoint, PodEndpoint, Port
+from kubelab.netpol.model import Cell, Endpoint, IPBlockEndpoint, Matrix, NamespaceEndpoint, PodEndpoint, Port
 from kubelab.netpol.reachability import Analysis, declared_ports
 from kubelab.objects import is_ready, labels_of, listing, matches_selector, name_of
 from kubelab.waiting import wait_for
@@ -109,6 +109,14 @@ class Graph:
 
     def cell(self, source: Endpoint, destination: PodEndpoint, port: Port) -> Cell:
         return next(c for c in self.cells if c.source == source and c.destination == destination and c.port == port)
+
+    @property
+    def matrix(self) -> Matrix:
+        """The cells as a grid (rows: sources; columns: destination and port, outside addresses last),
+        for the dashboard."""
+        sources = tuple(dict.fromkeys(c.source for c in self.cells))
+        columns = tuple(dict.fromkeys((c.destination, c.port) for c in self.cells))
+        return Matrix(sources, columns, self.cells)  # type: ignore[arg-type]  # outside addresses are columns too
 
 
 def _representative(pods: list[dict], label: str, value: str) -> dict | None:
