@@ -27,6 +27,10 @@ NOT_IN_STORE = {
     "docker.io/grafana/grafana:12.2.1": "lab 09: Grafana is not packaged by Debian",
     "docker.io/grafana/grafana:latest": "lab 09: Grafana is not packaged by Debian",
     "docker.io/grafana/grafana:11.6.0": "lab 09: Grafana is not packaged by Debian",
+    "docker.io/library/postgres:16": "lab 06 mutant: a PostgreSQL version the statement does not ask for",
+    "docker.io/library/postgres:18": "lab 03 mutant: a PostgreSQL version the statement does not ask for",
+    "docker.io/library/reddis:7-alpine": "lab 06 mutant: a misspelt image that no registry serves",
+    "registry.lab.invalid/nginx:1.27": "a mutant's image from a registry that does not exist",
 }
 
 

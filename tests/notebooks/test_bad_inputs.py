@@ -20,7 +20,7 @@ import pytest
 
 from kubelab.kube_api import KubeApi
 
-from .nbtools import execute, kernel_env, outputs_text
+from .nbtools import execute, kernel_env, outputs_text, widget_html
 from .pipeline import dead_kubeconfig
 
 LAB = "03-stockage-pvc"
@@ -46,7 +46,7 @@ LEARNER_CALLS = (
 
 def _run(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str]) -> str:
     execute(notebook, folder, env, timeout=120)
-    text = outputs_text(notebook)
+    text = outputs_text(notebook) + "\n" + widget_html(notebook)
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             assert output.get("output_type") != "error", f"{cell.source} : {output.get('ename')} {output.get('evalue')}"

@@ -172,6 +172,9 @@ def fresh_venv(root: Path) -> None:
         if target.exists() or not script.is_file() or script.is_symlink():
             continue
         head = script.read_bytes()[:200]
+        if head.startswith(b"\x7fELF"):  # a compiled command (ruff): the same binary serves the copy
+            target.symlink_to(script)
+            continue
         if not head.startswith(shebang.encode()):
             continue
         _, _, rest = script.read_text(encoding="utf-8").partition("\n")

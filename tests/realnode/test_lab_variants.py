@@ -38,7 +38,7 @@ from .conftest import RealCluster
 
 pytestmark = pytest.mark.real_node
 
-WAIT = {"solution": 120.0, "alternatives": 120.0, "mutants": 40.0, "starter": 20.0}
+WAIT = {"solution": 120.0, "alternatives": 120.0, "mutants": 60.0, "starter": 20.0}
 NODES_NEEDED = {"05-haute-disponibilite": 3}
 STREAMS = 4
 PULLABLE_NOWHERE = {"reddis:7-alpine"}
