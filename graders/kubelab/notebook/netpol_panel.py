@@ -45,7 +45,14 @@ def describe(endpoint: Any, graph: Any, engine: Any) -> tuple[str, str]:
     if isinstance(endpoint, IPBlockEndpoint):
         return f"hors du cluster ({endpoint.display})", "une adresse IP hors du cluster : un client externe"
     if isinstance(endpoint, PodEndpoint):
-        return name, f"le pod « {endpoint.name} » du namespace du lab (label app={name})"
+        app = endpoint.label_map.get("app", name)
+        if endpoint in getattr(graph, "twins", {}).values():
+            return name, (f"un second pod de {app}, supposé (mêmes labels et ports) : les flux entre deux pods "
+                          "d'un même composant")
+        if endpoint in getattr(graph, "outsiders", {}).values():
+            return name, (f"un pod supposé du namespace « {endpoint.namespace} », avec les labels de {app} "
+                          f"(app={app})")
+        return name, f"le pod « {endpoint.name} » du namespace du lab (label app={app})"
     return name, name
 
 
