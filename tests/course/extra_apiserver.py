@@ -27,7 +27,7 @@ from pathlib import Path
 from kubelab.kube_api import KubeApi
 from kubelab.sandbox import processes, profile
 from kubelab.sandbox.build import cached_binaries
-from kubelab.sandbox.cluster import Sandbox
+from kubelab.sandbox.cluster import Sandbox, apiserver_identity_flags
 from kubelab.waiting import scaled
 
 START_TIMEOUT = scaled(90.0)
@@ -115,11 +115,7 @@ def extra_apiserver(sandbox: Sandbox, folder: Path, flags: dict[str, Path]) -> I
         f"--etcd-servers=http://127.0.0.1:{etcd_port(sandbox)}", f"--etcd-prefix={prefix}",
         "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={port}",
         f"--service-cluster-ip-range={profile.SERVICE_CIDR}",
-        f"--tls-cert-file={pki.path('apiserver.crt')}", f"--tls-private-key-file={pki.path('apiserver.key')}",
-        f"--client-ca-file={pki.ca_cert}",
-        f"--service-account-key-file={pki.path('sa.pub')}",
-        f"--service-account-signing-key-file={pki.path('sa.key')}",
-        "--service-account-issuer=https://kubernetes.default.svc",
+        *apiserver_identity_flags(pki),
         "--authorization-mode=AlwaysAllow", "--profiling=false", f"--cert-dir={folder / 'certs'}",
         *(f"{flag}={path}" for flag, path in flags.items()),
     ]

@@ -323,11 +323,7 @@ class Sandbox:
             f"--bind-address={state.api_host}", f"--advertise-address={state.api_host}",
             f"--secure-port={state.ports['kube-apiserver']}",
             f"--service-cluster-ip-range={profile.SERVICE_CIDR}",
-            f"--tls-cert-file={pki.path('apiserver.crt')}", f"--tls-private-key-file={pki.path('apiserver.key')}",
-            f"--client-ca-file={pki.ca_cert}",
-            f"--service-account-key-file={pki.path('sa.pub')}",
-            f"--service-account-signing-key-file={pki.path('sa.key')}",
-            "--service-account-issuer=https://kubernetes.default.svc",
+            *apiserver_identity_flags(pki),
             f"--authorization-mode={'Node,RBAC' if state.rbac else 'AlwaysAllow'}",
             "--allow-privileged=true", "--profiling=false", "--event-ttl=1h", "--v=1",
             f"--cert-dir={self.workdir / 'pki'}",
@@ -546,6 +542,18 @@ class Sandbox:
             return bool(answer.get("status", {}).get("allowed"))
 
         processes.wait_until(settled, STARTUP_TIMEOUT, "l'autorisation RBAC")
+
+
+def apiserver_identity_flags(pki: Pki) -> list[str]:
+    """The API server's certificate, the CA it trusts for clients and its service-account keys: the
+    flags every API server over the sandbox's PKI takes."""
+    return [
+        f"--tls-cert-file={pki.path('apiserver.crt')}", f"--tls-private-key-file={pki.path('apiserver.key')}",
+        f"--client-ca-file={pki.ca_cert}",
+        f"--service-account-key-file={pki.path('sa.pub')}",
+        f"--service-account-signing-key-file={pki.path('sa.key')}",
+        "--service-account-issuer=https://kubernetes.default.svc",
+    ]
 
 
 def _on_real_node(obj: dict[str, Any]) -> dict[str, Any]:
