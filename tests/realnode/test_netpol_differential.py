@@ -255,9 +255,10 @@ def kube_router_policies(analysis: Analysis, policies: list[dict[str, Any]]) -> 
                                if any(analysis.peer_matches(peer, policy, pod) for peer in rule.peers
                                       if peer.ip_block is None)]
                 if not numeric and not _resolves(named, holders):
-                    rules.extend([{peers_field: selectors}] if selectors and peers else [])
                     if not peers:
                         rules.append(original)
+                    elif selectors:
+                        rules.append({peers_field: selectors})
                     continue
                 if direction == "ingress" or not blocks:
                     rules.append(original)
@@ -330,19 +331,17 @@ def test_engine_matches_kube_router_on_random_policies(real: RealCluster, tmp_pa
                 key = (cell.source.key, cell.destination.key, cell.port.label)
                 compared += 1
                 allowed += observed[key]
-                if observed[key] != cell.allowed and observed[key] and kube_router_alias(
-                        pods, cell.destination.key, cell.port):
+                if observed[key] == cell.allowed:
+                    continue
+                if observed[key] and kube_router_alias(pods, cell.destination.key, cell.port):
                     aliased += 1
-                    continue
-                if observed[key] != cell.allowed and observed[key] == enforced[key]:
+                elif observed[key] == enforced[key]:
                     unresolved += 1
-                    continue
-                if observed[key] and not cell.allowed and kube_router_shared_chain(
+                elif observed[key] and kube_router_shared_chain(
                         as_enforced, as_enforced.pod(cell.source.key), as_enforced.pod(cell.destination.key),
                         cell.port):
                     shared += 1
-                    continue
-                if observed[key] != cell.allowed:
+                else:
                     wrong.append(f"{cell.source.key} → {cell.destination.key}:{cell.port.label} "
                                  f"réel={observed[key]} moteur={cell.allowed} — {cell.explanation}")
             if wrong:
