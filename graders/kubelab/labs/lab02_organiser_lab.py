@@ -46,7 +46,7 @@ from typing import Any
 
 from kubelab import admission
 from kubelab.checks import ObjectRef, Registry, Verdict, failed, passed
-from kubelab.claims import unbindable
+from kubelab.claims import NO_DEFAULT_CLASS_HINT, unbindable
 from kubelab.cluster_state import CLUSTER_SCOPE, ClusterState, Probe, Read
 from kubelab.kube_api import ApiError, KubeApi, RefusedError, authorization_denied
 from kubelab.objects import (
@@ -584,8 +584,9 @@ def catalogue_claim_bound(state: ClusterState) -> Verdict:
     wanted = (claim.get("spec") or {}).get("storageClassName")
     phase = (claim.get("status") or {}).get("phase", "absent")
     stuck = unbindable(state, claim) if phase != "Bound" else None
-    if default is None and stuck is not None:
-        return failed(f"Le PVC `{name}` devrait être Bound (trouvé : {phase} ; {stuck[0]}).", ref, hint=stuck[1])
+    if default is None:  # no default class: never name one (« `None` ») in the message
+        reason, hint = stuck or ("ce cluster n'a aucune StorageClass par défaut", NO_DEFAULT_CLASS_HINT)
+        return failed(f"Le PVC `{name}` devrait être Bound (trouvé : {phase} ; {reason}).", ref, hint=hint)
     if wanted not in (None, default_name):
         return failed(f"Le PVC `{name}` devrait utiliser la StorageClass par défaut `{default_name}` "
                       f"(trouvé : `{wanted}`).", ref,
