@@ -8,6 +8,29 @@ update that really went through, and a PodDisruptionBudget that protects it duri
 
 Each check's docstring quotes the sentence of the statement (``labs/05-haute-disponibilite/
 README.md``) that it enforces.
+
+The section below maps each bullet of « Ce qui est vérifié » (what the learner is told is graded)
+to the checks that enforce it.
+
+Statement → check:
+
+- « Au moins trois nœuds, tous `Ready`, et un plan de contrôle hautement disponible » →
+  ``ha-control-plane-nodes``, ``ha-formed``;
+- « Le Deployment `web` a au moins 3 réplicas prêts » → ``web-replicas-ready``; « répartis sur des
+  nœuds tous différents » → ``web-pods-distinct-nodes``; « grâce à une anti-affinité requise sur
+  `kubernetes.io/hostname` ou à une contrainte d'étalement `maxSkew: 1` en `DoNotSchedule` » →
+  ``web-spread-required``;
+- « Chaque conteneur de `web` a une sonde de disponibilité et une sonde de vivacité, sur un port
+  qu'il déclare » → ``web-probes``;
+- « La stratégie est `RollingUpdate` et garde toujours au moins le minimum du PDB » →
+  ``web-rolling-update``;
+- « La mise à jour peut aller au bout sur les nœuds du cluster, d'après les règles du
+  planificateur » → ``web-rollout-feasible``;
+- « L'image de `web` a été changée et la mise à jour est allée au bout » → ``web-rollout-done``;
+- « Le Service `web` sélectionne les pods de `web`, vise un port qu'ils déclarent et a des pods
+  prêts derrière lui » → ``web-service-endpoints``;
+- « Le PDB `web-pdb` (`policy/v1`) sélectionne les pods de `web` » → ``web-pdb``;
+- « Après l'exercice, aucun nœud n'est laissé en `SchedulingDisabled` » → ``nodes-schedulable``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,23 @@ How the content is compared, honestly and without keeping Secret values anywhere
 
 The learner never has to copy a fingerprint: restoring the right values is the only way to
 match them. Each check's docstring quotes the sentence of the statement it enforces.
+
+The section below maps each bullet of « Ce qui est vérifié » (what the learner is told is graded)
+to the checks that enforce it.
+
+Statement → check:
+
+- « Le PVC `backup-storage` demande la classe par défaut, `ReadWriteOnce` et au moins `1Gi` » →
+  ``backup-pvc``;
+- « Le CronJob `db-backup` a un horaire cron valide qui laisse au moins une heure entre deux
+  sauvegardes » → ``backup-schedule``; « `concurrencyPolicy: Forbid` » → ``backup-concurrency-forbid``;
+  « des limites d'historique entre 1 et 10 » → ``backup-history-limits``; « `restartPolicy:
+  OnFailure` » → ``backup-restart-policy``; « un volume issu de `backup-storage` monté en écriture
+  dans son conteneur » → ``backup-volume-mounted``;
+- « Après la restauration, `app-config`, `app-secret` et `app` existent de nouveau dans
+  `lab-sauvegarde`, recréés après l'étape 2, avec le même contenu » → ``app-config-restored``,
+  ``app-secret-restored``, ``app-restored``; « qui est de nouveau disponible (ses pods trouvent la
+  configuration qu'ils référencent) » → ``app-available``.
 """
 
 from __future__ import annotations

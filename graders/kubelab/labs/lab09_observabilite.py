@@ -25,6 +25,36 @@ probe ``configuration-tools`` runs them on the same texts and their verdict deci
 tests/labs/test_lab09_differential.py, gives the French message and the path of the field.
 Nothing here talks to a running Prometheus or Alertmanager, and no Secret value is ever read
 (only its keys). Each check's docstring quotes the sentence of the statement it enforces.
+
+The section below maps each bullet of « Ce qui est vérifié » (what the learner is told is graded)
+to the checks that enforce it.
+
+Statement → check:
+
+- « Prometheus se charge : `prometheus-config` a une clé `prometheus.yml` qui se lit comme du YAML
+  valide » → ``prometheus-config-valid``;
+- « Les trois jobs `prometheus`, `kubernetes-nodes` et `kubernetes-pods` sont définis dans
+  `scrape_configs` » → ``prometheus-scrape-jobs``;
+- « Chaque job trouve ses cibles : `prometheus` vise `localhost:9090` » → ``prometheus-job-targets``;
+- « Le Deployment `grafana` lance l'image `grafana/grafana` avec une version précise (pas `latest`)
+  et déclare le port de conteneur 3000 » → ``grafana-deployment``;
+- « Le Secret `grafana-admin` a les clés `admin-user` et `admin-password` » → ``grafana-admin-secret``;
+- « Les identifiants `GF_SECURITY_ADMIN_USER` et `GF_SECURITY_ADMIN_PASSWORD` viennent du Secret
+  `grafana-admin` par `secretKeyRef` » → ``grafana-credentials-from-secret``; « le Deployment ne
+  contient aucun identifiant en clair » → ``grafana-no-plaintext-credentials``;
+- « Les données de Grafana : le PVC `grafana-data` est monté en écriture sur `/var/lib/grafana` » →
+  ``grafana-data-persistent``; « il demande la classe par défaut, `ReadWriteOnce` et au moins
+  `1Gi` » → ``grafana-claim-spec``; « et il est lié (`Bound`) » → ``grafana-claim-bound``;
+- « Grafana est prêt : les pods du Deployment trouvent le Secret et les clés qu'ils référencent, et
+  ils sont prêts » → ``grafana-pods-ready``;
+- « Alertmanager se charge : `alertmanager-config` a une clé `alertmanager.yml` en YAML valide » →
+  ``alertmanager-config-valid``;
+- « Le routage, simulé comme Alertmanager le fait » : « une alerte `severity="critical"` va au
+  récepteur `critical` » → ``alertmanager-critical-route``; « une alerte `severity="warning"` ou sans
+  `severity` ne va pas à `critical`, et le récepteur par défaut n'est pas `critical` » →
+  ``alertmanager-default-route``;
+- « Les récepteurs : chaque `receiver` de la route et des sous-routes est déclaré dans `receivers` »
+  → ``alertmanager-receivers-declared``.
 """
 
 from __future__ import annotations
