@@ -129,6 +129,9 @@ def test_a_crashed_node_is_cleaned_by_the_next_up(clean_host: host_state.HostSta
 
 def test_real_node_needs_root_says_so_in_french() -> None:
     """Run as an ordinary user, does up --real-node refuse in French, exit 2, and change nothing?"""
+    closed = [str(folder) for folder in (REPO, *REPO.parents) if not folder.stat().st_mode & 0o001]
+    assert not closed, (f"l'utilisateur nobody ne peut pas traverser {', '.join(closed)} (mode sans o+x) : "
+                        "clonez le dépôt dans un dossier que tout utilisateur peut traverser pour lancer ce test")
     before = host_state.capture()
     home = Path(tempfile.mkdtemp(prefix="kubelab-user-"))
     home.chmod(0o777)
