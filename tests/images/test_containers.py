@@ -348,6 +348,57 @@ def test_coredns_binds_53_as_nonroot_thanks_to_its_file_capability(
 
 
 
+GRAFANA = "docker.io/grafana/grafana:12.2.1"
+
+
+def test_grafana_stand_in_answers_api_health_on_3000_as_472_and_creates_its_database(
+    containerd: PrivateContainerd, pulled: list[str], cleanup: list[str]
+) -> None:
+    cleanup.append("grafana")
+    pid = containerd.run("grafana", GRAFANA, env={"GF_SECURITY_ADMIN_PASSWORD": "never-logged"})
+    wait_until(lambda: in_network_of(pid, lambda: _answers_path(3000, "/api/health")), 30, "/api/health on 3000",
+               lambda: containerd.logs("grafana")[-1500:])
+    status, body = in_network_of(pid, lambda: _http_get(3000, "/api/health"))
+    assert status == 200 and '"database": "ok"' in body and "kubelab-stand-in" in body
+    assert process_status(pid)["Uid"].split()[0] == "472"
+    assert containerd.exec("grafana", "test", "-f", "/var/lib/grafana/grafana.db").returncode == 0
+    assert "never-logged" not in containerd.logs("grafana")
+
+
+def test_grafana_stand_in_stops_like_grafana_when_its_data_folder_is_not_writable(
+    containerd: PrivateContainerd, pulled: list[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "grafana-data"
+    data.mkdir(mode=0o755)
+    result = containerd.run_once("grafana-read-only-data", GRAFANA, mounts=[Mount(str(data), "/var/lib/grafana")])
+    assert result.returncode == 1, result.stdout
+    assert "GF_PATHS_DATA='/var/lib/grafana' is not writable." in result.stdout
+    assert "can't create directory '/var/lib/grafana/plugins'" in result.stdout + result.stderr
+
+
+def test_grafana_stand_in_reads_gf_file_variables_and_its_port(
+    containerd: PrivateContainerd, pulled: list[str], cleanup: list[str], tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "port").write_text("3300")
+    secrets.chmod(0o755)
+    (secrets / "port").chmod(0o644)
+    cleanup.append("grafana-port")
+    pid = containerd.run("grafana-port", GRAFANA, env={"GF_SERVER_HTTP_PORT__FILE": "/run/secrets/port"},
+                         mounts=[Mount(str(secrets), "/run/secrets", options=("rbind", "ro"))])
+    wait_until(lambda: in_network_of(pid, lambda: _answers_path(3300, "/api/health")), 30, "/api/health on 3300",
+               lambda: containerd.logs("grafana-port")[-1500:])
+    assert "Getting secret GF_SERVER_HTTP_PORT from /run/secrets/port" in containerd.logs("grafana-port")
+
+
+def _answers_path(port: int, path: str) -> bool:
+    try:
+        return _http_get(port, path)[0] == 200
+    except OSError:
+        return False
+
+
 def test_a_crashed_private_containerd_is_cleaned_up_completely(
     pulled: list[str], mirror_hosts: Path, tmp_path: Path
 ) -> None:

@@ -3,7 +3,7 @@
 The same promise as tests/labs/test_lab_variants.py, on a cluster whose pods really run:
 the solution and each alternative get full marks, each mutant fails exactly the checks its
 ``expect.yaml`` lists, live and from its snapshot alike. A variant that names an image the
-machine cannot provide is skipped with the image's name (Grafana: Debian does not package it).
+machine cannot provide is skipped with the image's name (a PostgreSQL version no lab asks for).
 Where a verdict here differs from kwok's, the real node is right.
 
 Real pods take seconds to start and a failing runtime check waits for its deadline, so the
