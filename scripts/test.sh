@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what it needs, builds the sandbox, runs the
-# static checks, then pytest, and ends with the duration of each phase (tests: per folder).
-# A failing phase fails the run (pytest stops being run after a failed phase); pytest's exit
-# code 5 (no test collected) counts as a failure.
+# static checks, then pytest, and ends with the duration of each phase (tests: per stream and
+# folder). A failing phase fails the run (pytest stops being run after a failed phase); pytest's
+# exit code 5 (no test collected) counts as a failure.
+#
+# Without arguments the tests run as two pytest sessions side by side, each printing its lines
+# behind its name: « nœud réel » (the tests marked real_node or host_runtime: the machine's one
+# real node and the containers it shares the host with) and « reste » (everything else, on
+# simulated sandboxes). Both mostly wait on their clusters, so on 2 cores they take about the
+# time of the longer one instead of the sum. With arguments, one session runs them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,10 +31,14 @@ summary() {
   for line in "${phases[@]}"; do
     IFS=$'\t' read -r name seconds code <<<"$line"
     printf '%-34s %6s  %s\n' "$name" "$seconds" "$([ "$code" = 0 ] && echo ok || echo "échec ($code)")"
-    if [ "$name" = "tests" ] && [ -s "$KUBELAB_TEST_TIMINGS" ]; then
-      while IFS=$'\t' read -r folder folder_seconds; do
-        printf '  %-32s %6s\n' "$folder" "$folder_seconds"
-      done <"$KUBELAB_TEST_TIMINGS"
+    if [ "$name" = "tests" ]; then
+      for stream_timings in "$timings"/*.tsv; do
+        [ -s "$stream_timings" ] || continue
+        [ "$stream_timings" = "$timings/tests.tsv" ] || printf '  %s\n' "$(basename "$stream_timings" .tsv)"
+        while IFS=$'\t' read -r folder folder_seconds; do
+          printf '  %-32s %6s\n' "$folder" "$folder_seconds"
+        done <"$stream_timings"
+      done
     fi
   done
   printf '%-34s %6s\n' "total" "$SECONDS"
@@ -49,4 +59,29 @@ pytest_suite() {
 phase "installation" bash scripts/setup.sh --browser --nca --no-build || exit 1
 phase "compilation (bac à sable, nœud réel)" bash scripts/setup.sh --only-build || exit 1
 phase "vérifications statiques" bash scripts/static_checks.sh || exit 1
-phase "tests" pytest_suite "$@"
+stream() {  # stream NAME PYTEST-ARGS...: one pytest session, its lines behind its name
+  local name=$1
+  shift
+  KUBELAB_TEST_TIMINGS="$timings/$name.tsv" pytest_suite "$@" 2>&1 | sed -u "s/^/[$name] /"
+  return "${PIPESTATUS[0]}"
+}
+
+two_streams() {
+  stream "nœud réel" -m "real_node or host_runtime" &
+  local real=$!
+  stream "reste" -m "not real_node and not host_runtime" &
+  local rest=$!
+  local real_code=0 rest_code=0
+  wait "$real" || real_code=$?
+  wait "$rest" || rest_code=$?
+  printf '\n== Tests : nœud réel %s, reste %s\n' \
+    "$([ "$real_code" = 0 ] && echo ok || echo "échec ($real_code)")" \
+    "$([ "$rest_code" = 0 ] && echo ok || echo "échec ($rest_code)")"
+  [ "$real_code" = 0 ] && [ "$rest_code" = 0 ]
+}
+
+if [ "$#" -gt 0 ]; then
+  phase "tests" pytest_suite "$@"
+else
+  phase "tests" two_streams
+fi

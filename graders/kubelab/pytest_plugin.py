@@ -58,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): nombre de points de la vérification")
     config.addinivalue_line("markers", "real_node: a besoin du nœud réel de la machine (Linux, root)")
     config.addinivalue_line("markers", "real_node_host: démarre et arrête ses propres nœuds réels (passe en premier)")
+    config.addinivalue_line("markers", "host_runtime: lance ses propres conteneurs sur l'hôte (montages, namespaces "
+                                       "réseau) : tourne avec les tests du nœud réel, pas à côté")
     if config.getoption("kubelab_context") and not config.getoption("kubelab_kubeconfig"):
         raise pytest.UsageError("--context demande aussi --kubeconfig.")
     if config.getoption("kubelab_snapshot") and (config.getoption("kubelab_kubeconfig")

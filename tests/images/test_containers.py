@@ -33,6 +33,8 @@ from tests.images.private_containerd import (
     scaled,
 )
 
+pytestmark = pytest.mark.host_runtime
+
 PG_ENV = {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "s3cret-pw", "POSTGRES_DB": "appdb"}
 RESTRICTED_POSTGRES = "docker.io/kubelab-test/postgres-as-999:17"
 
