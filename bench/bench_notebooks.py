@@ -12,7 +12,8 @@ nbgrader temporaire avec le notebook du lab (``notebooks/source/LAB``), puis :
   la liste) et de l'aller-retour complet vu du client (requête d'exécution -> réponse) ;
 - « autograde, 1 soumission » : ``nbgrader autograde LAB --student …`` (processus neuf, noyau
   neuf, cluster **injoignable** : seuls les instantanés sont notés), médiane de --runs essais ;
-- « autograde, N soumissions » : la même soumission copiée pour --submissions apprenants,
+- « autograde, N soumissions » : la même soumission copiée pour --submissions apprenants (chaque
+  instantané copié porte le nom de son apprenant, comme s'il l'avait soumis lui-même),
   ``nbgrader autograde LAB`` une fois : durée totale et par soumission.
 
 Objectifs : ≤ 10 s par soumission, « Vérifier » ≤ 300 ms à chaud. Arrête le bac à sable à la
@@ -37,6 +38,7 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
+from kubelab import snapshot
 from kubelab.catalog import load_lab
 from kubelab.sandbox.cluster import Sandbox
 
@@ -97,6 +99,15 @@ def learner_session(notebook: nbformat.NotebookNode, folder: Path, env: dict[str
         manager.shutdown_kernel(now=True)
 
 
+def own_snapshot(path: Path, student: str) -> None:
+    """The copied snapshot as ``student``'s « Soumettre » would have written it: same state, their name
+    (autograde refuses a snapshot that names another learner)."""
+    document = snapshot.read_document(path)
+    document["submission"] = {**document.get("submission", {}), "learner": student}
+    document["sha256"] = snapshot.content_hash(document)
+    snapshot.write(document, path)
+
+
 def timed(course: Course, *args: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
     course.nbgrader(*args, env=env)
@@ -142,6 +153,7 @@ def main() -> None:
         students = [f"apprenant-{n:02d}" for n in range(1, args.submissions + 1)]
         for student in students:
             shutil.copytree(folder, course.root / "submitted" / student / lab.id)
+            own_snapshot(course.root / "submitted" / student / lab.id / "snapshot.json", student)
         single = [timed(course, "autograde", lab.id, f"--student={students[0]}", "--force", env=offline)
                   for _ in range(args.runs)]
         many = timed(course, "autograde", lab.id, env=offline)
