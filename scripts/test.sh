@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 
 timings=$(mktemp -d)
 export KUBELAB_TEST_TIMINGS="$timings/tests.tsv"
+streams=("nœud réel" "nœud réel, puis" "reste")  # the sessions of two_streams, in the summary's order
 phases=()
 
 phase() {  # phase NAME COMMAND...: run it, note its duration, stop everything if it fails
@@ -28,14 +29,15 @@ phase() {  # phase NAME COMMAND...: run it, note its duration, stop everything i
 
 summary() {
   printf '\n== Durées (s)\n'
-  local line name seconds code
+  local line name seconds code stream_name stream_timings
   for line in "${phases[@]}"; do
     IFS=$'\t' read -r name seconds code <<<"$line"
     printf '%-34s %6s  %s\n' "$name" "$seconds" "$([ "$code" = 0 ] && echo ok || echo "échec ($code)")"
     if [ "$name" = "tests" ]; then
-      for stream_timings in "$timings"/*.tsv; do
+      for stream_name in tests "${streams[@]}"; do
+        stream_timings="$timings/$stream_name.tsv"
         [ -s "$stream_timings" ] || continue
-        [ "$stream_timings" = "$timings/tests.tsv" ] || printf '  %s\n' "$(basename "$stream_timings" .tsv)"
+        [ "$stream_name" = tests ] || printf '  %s\n' "$stream_name"
         while IFS=$'\t' read -r folder folder_seconds; do
           printf '  %-32s %6s\n' "$folder" "$folder_seconds"
         done <"$stream_timings"
@@ -70,14 +72,19 @@ stream() {  # stream NAME PYTEST-ARGS...: one pytest session, its lines behind i
 two_streams() {
   # The real node's session loads the machine for the other one and is loaded by it: its deadlines
   # (pods that must crash, pull or become ready) get a factor of 1.5 unless one is set. It is the
-  # shorter session, so it then runs the sandbox's and the engine's tests as well.
+  # shorter session, so it then runs the sandbox's and the engine's tests as well, whatever the
+  # first part gave.
   local rest_only=(-m "not real_node and not host_runtime")
   {
-    KUBELAB_TIMEOUT_FACTOR="${KUBELAB_TIMEOUT_FACTOR:-1.5}" stream "nœud réel" -m "real_node or host_runtime" \
-      && stream "nœud réel, puis" "${rest_only[@]}" tests/sandbox tests/engine
+    local first=0 second=0
+    KUBELAB_TIMEOUT_FACTOR="${KUBELAB_TIMEOUT_FACTOR:-1.5}" stream "${streams[0]}" -m "real_node or host_runtime" \
+      || first=$?
+    stream "${streams[1]}" "${rest_only[@]}" tests/sandbox tests/engine || second=$?
+    [ "$first" = 0 ] || exit "$first"
+    exit "$second"
   } &
   local real=$!
-  stream "reste" "${rest_only[@]}" --ignore=tests/sandbox --ignore=tests/engine &
+  stream "${streams[2]}" "${rest_only[@]}" --ignore=tests/sandbox --ignore=tests/engine &
   local rest=$!
   local real_code=0 rest_code=0
   wait "$real" || real_code=$?
