@@ -8,6 +8,7 @@ with_browser=0
 with_nca=0
 with_install=1
 with_build=1
+build_parts=",control-plane,real-node,oracles,"
 for arg in "$@"; do
   case "$arg" in
     --browser) with_browser=1 ;;
@@ -15,9 +16,12 @@ for arg in "$@"; do
     # scripts/test.sh times the build as a phase of its own: --no-build, then --only-build
     --no-build) with_build=0 ;;
     --only-build) with_install=0 ;;
+    # what to build, a comma-separated subset of control-plane,real-node,oracles (all by default)
+    --build=*) build_parts=",${arg#--build=}," ;;
     *) echo "option inconnue : $arg" >&2; exit 2 ;;
   esac
 done
+builds() { [[ "$build_parts" == *",$1,"* ]]; }
 
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
@@ -70,15 +74,15 @@ if [ "$with_install" = 1 ]; then
   fi
 fi
 
-if [ "$with_build" = 1 ] && [ "$real_node" = 1 ]; then
-  step "Binaires du bac à sable et du nœud réel (compilés une fois par machine)"
+if [ "$with_build" = 1 ] && [ "$real_node" = 1 ] && builds real-node; then
+  step "Binaires du bac à sable et du nœud réel, images (compilés une fois par machine)"
   .venv/bin/kubelab sandbox build --real-node
-elif [ "$with_build" = 1 ]; then
+elif [ "$with_build" = 1 ] && builds control-plane; then
   step "Binaires du bac à sable (compilés une fois par machine)"
   .venv/bin/kubelab sandbox build
 fi
 
-if [ "$with_build" = 1 ]; then
+if [ "$with_build" = 1 ] && builds oracles; then
   step "Chargeurs de configuration de Prometheus et d'Alertmanager (lab 09, compilés une fois par machine)"
   .venv/bin/python -m kubelab.sandbox.oracles_build
 fi

@@ -4,12 +4,14 @@
 # folder). A failing phase fails the run (pytest stops being run after a failed phase); pytest's
 # exit code 5 (no test collected) counts as a failure.
 #
-# Without arguments the tests run as two pytest sessions side by side, each printing its lines
-# behind its name: « nœud réel » (the tests marked real_node or host_runtime: the machine's one
-# real node and the containers it shares the host with), followed by the sandbox's and the
-# engine's tests, and « reste » (everything else, on simulated sandboxes). Both mostly wait on
-# their clusters, so on 2 cores they take about the time of the longer one instead of the sum.
-# With arguments, one session runs them.
+# Without arguments the build phase compiles the control plane only and the tests run as two
+# pytest sessions side by side, each printing its lines behind its name and first building what
+# only it needs: « nœud réel » (the real node's binaries and the images; then the tests marked
+# real_node or host_runtime: the machine's one real node and the containers it shares the host
+# with; then the engine's tests) and « reste » (lab 09's oracles; then everything else, on
+# simulated sandboxes). Both mostly wait on their clusters, so on 2 cores they take about the time
+# of the longer one instead of the sum. With arguments, everything is built first and one session
+# runs them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,19 +34,19 @@ summary() {
   local line name seconds code stream_name stream_timings
   for line in "${phases[@]}"; do
     IFS=$'\t' read -r name seconds code <<<"$line"
-    printf '%-34s %6s  %s\n' "$name" "$seconds" "$([ "$code" = 0 ] && echo ok || echo "échec ($code)")"
-    if [ "$name" = "tests" ]; then
+    printf '%-46s %6s  %s\n' "$name" "$seconds" "$([ "$code" = 0 ] && echo ok || echo "échec ($code)")"
+    if [[ "$name" == tests* ]]; then
       for stream_name in tests "${streams[@]}"; do
         stream_timings="$timings/$stream_name.tsv"
-        [ -s "$stream_timings" ] || continue
+        [ -s "$stream_timings" ] || [ -s "$timings/$stream_name.build" ] || continue
         [ "$stream_name" = tests ] || printf '  %s\n' "$stream_name"
         while IFS=$'\t' read -r folder folder_seconds; do
-          printf '  %-32s %6s\n' "$folder" "$folder_seconds"
-        done <"$stream_timings"
+          printf '  %-44s %6s\n' "$folder" "$folder_seconds"
+        done < <(cat "$timings/$stream_name.build" "$stream_timings" 2>/dev/null)
       done
     fi
   done
-  printf '%-34s %6s\n' "total" "$SECONDS"
+  printf '%-46s %6s\n' "total" "$SECONDS"
   rm -rf "$timings"
 }
 trap summary EXIT
@@ -59,32 +61,37 @@ pytest_suite() {
   return "$code"
 }
 
-phase "installation" bash scripts/setup.sh --browser --nca --no-build || exit 1
-phase "compilation (bac à sable, nœud réel)" bash scripts/setup.sh --only-build || exit 1
-phase "vérifications statiques" bash scripts/static_checks.sh || exit 1
-stream() {  # stream NAME PYTEST-ARGS...: one pytest session, its lines behind its name
-  local name=$1
-  shift
-  KUBELAB_TEST_TIMINGS="$timings/$name.tsv" pytest_suite "$@" 2>&1 | sed -u "s/^/[$name] /"
+stream() {  # stream NAME BUILD PYTEST-ARGS...: builds BUILD (setup.sh --build, none if empty), then one
+  # pytest session, its lines behind its name, its 12 slowest tests last
+  local name=$1 parts=$2 started=$SECONDS
+  shift 2
+  {
+    if [ -n "$parts" ]; then
+      bash scripts/setup.sh --only-build --build="$parts" || exit 1
+      printf 'compilation (%s)\t%s\n' "$parts" "$((SECONDS - started))" >"$timings/$name.build"
+    fi
+    KUBELAB_TEST_TIMINGS="$timings/$name.tsv" pytest_suite --durations=12 "$@"
+  } 2>&1 | sed -u "s/^/[$name] /"
   return "${PIPESTATUS[0]}"
 }
 
 two_streams() {
-  # The real node's session loads the machine for the other one and is loaded by it: its deadlines
-  # (pods that must crash, pull or become ready) get a factor of 1.5 unless one is set. It is the
-  # shorter session, so it then runs the sandbox's and the engine's tests as well, whatever the
-  # first part gave.
+  # Each session first builds what only it needs, while the other one starts: the real node's
+  # binaries, BusyBox and the images; the oracles of lab 09. The real node's session loads the
+  # machine for the other one and is loaded by it: its deadlines (pods that must crash, pull or
+  # become ready) get a factor of 1.5 unless one is set. It then runs the engine's tests, whatever
+  # its first part gave, so that both sessions last about as long.
   local rest_only=(-m "not real_node and not host_runtime")
   {
     local first=0 second=0
-    KUBELAB_TIMEOUT_FACTOR="${KUBELAB_TIMEOUT_FACTOR:-1.5}" stream "${streams[0]}" -m "real_node or host_runtime" \
-      || first=$?
-    stream "${streams[1]}" "${rest_only[@]}" tests/sandbox tests/engine || second=$?
+    KUBELAB_TIMEOUT_FACTOR="${KUBELAB_TIMEOUT_FACTOR:-1.5}" \
+      stream "${streams[0]}" real-node -m "real_node or host_runtime" || first=$?
+    stream "${streams[1]}" "" "${rest_only[@]}" tests/engine || second=$?
     [ "$first" = 0 ] || exit "$first"
     exit "$second"
   } &
   local real=$!
-  stream "${streams[2]}" "${rest_only[@]}" --ignore=tests/sandbox --ignore=tests/engine &
+  stream "${streams[2]}" oracles "${rest_only[@]}" --ignore=tests/engine &
   local rest=$!
   local real_code=0 rest_code=0
   wait "$real" || real_code=$?
@@ -95,8 +102,13 @@ two_streams() {
   [ "$real_code" = 0 ] && [ "$rest_code" = 0 ]
 }
 
+phase "installation" bash scripts/setup.sh --browser --nca --no-build || exit 1
 if [ "$#" -gt 0 ]; then
+  phase "compilation (bac à sable, nœud réel, oracles)" bash scripts/setup.sh --only-build || exit 1
+  phase "vérifications statiques" bash scripts/static_checks.sh || exit 1
   phase "tests" pytest_suite "$@"
 else
-  phase "tests" two_streams
+  phase "compilation (plan de contrôle)" bash scripts/setup.sh --only-build --build=control-plane || exit 1
+  phase "vérifications statiques" bash scripts/static_checks.sh || exit 1
+  phase "tests (et ce que chaque session compile)" two_streams
 fi
