@@ -254,9 +254,10 @@ def _http_get(port: int, path: str = "/") -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def _answers(pid: int, port: int) -> bool:
+def _answers(pid: int, port: int, path: str = "/") -> bool:
+    """Whether the container of ``pid`` answers 200 on ``port`` and ``path``, seen from inside its network."""
     try:
-        return in_network_of(pid, lambda: _http_get(port))[0] == 200
+        return in_network_of(pid, lambda: _http_get(port, path))[0] == 200
     except OSError:
         return False
 
@@ -358,7 +359,7 @@ def test_grafana_stand_in_answers_api_health_on_3000_as_472_and_creates_its_data
 ) -> None:
     cleanup.append("grafana")
     pid = containerd.run("grafana", GRAFANA, env={"GF_SECURITY_ADMIN_PASSWORD": "never-logged"})
-    wait_until(lambda: in_network_of(pid, lambda: _answers_path(3000, "/api/health")), 30, "/api/health on 3000",
+    wait_until(lambda: _answers(pid, 3000, "/api/health"), 30, "/api/health on 3000",
                lambda: containerd.logs("grafana")[-1500:])
     status, body = in_network_of(pid, lambda: _http_get(3000, "/api/health"))
     assert status == 200 and '"database": "ok"' in body and "kubelab-stand-in" in body
@@ -389,16 +390,9 @@ def test_grafana_stand_in_reads_gf_file_variables_and_its_port(
     cleanup.append("grafana-port")
     pid = containerd.run("grafana-port", GRAFANA, env={"GF_SERVER_HTTP_PORT__FILE": "/run/secrets/port"},
                          mounts=[Mount(str(secrets), "/run/secrets", options=("rbind", "ro"))])
-    wait_until(lambda: in_network_of(pid, lambda: _answers_path(3300, "/api/health")), 30, "/api/health on 3300",
+    wait_until(lambda: _answers(pid, 3300, "/api/health"), 30, "/api/health on 3300",
                lambda: containerd.logs("grafana-port")[-1500:])
     assert "Getting secret GF_SERVER_HTTP_PORT from /run/secrets/port" in containerd.logs("grafana-port")
-
-
-def _answers_path(port: int, path: str) -> bool:
-    try:
-        return _http_get(port, path)[0] == 200
-    except OSError:
-        return False
 
 
 def test_a_crashed_private_containerd_is_cleaned_up_completely(
