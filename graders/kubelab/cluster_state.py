@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubelab.errors import KubelabError
@@ -131,6 +132,11 @@ class ClusterState:
         matching.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return matching[-limit:]
 
+    def observed_at(self) -> datetime | None:
+        """The instant the state describes, to the second (live: now; snapshot: its capture), or ``None`` if
+        unknown: what « ready for 5 s » is measured against."""
+        return None
+
     def _fetch(self, key: str) -> list[Obj]:
         raise NotImplementedError
 
@@ -147,11 +153,16 @@ class SnapshotState(ClusterState):
     source = "snapshot"
 
     def __init__(self, namespace: str, reads: Iterable[Read], probes: dict[str, Probe] | None,
-                 lists: dict[str, list[Obj]], probe_results: dict[str, Any], identity: Obj) -> None:
+                 lists: dict[str, list[Obj]], probe_results: dict[str, Any], identity: Obj,
+                 captured_at: datetime | None = None) -> None:
         super().__init__(namespace, reads, probes)
         self._lists = lists
         self._probe_results = probe_results
         self._identity = identity
+        self._captured_at = captured_at
+
+    def observed_at(self) -> datetime | None:
+        return self._captured_at
 
     def _fetch(self, key: str) -> list[Obj]:
         if key not in self._lists:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from kubelab.cluster_state import ClusterState, Obj, Probe, ProbeNotAllowed, Read, sanitize
@@ -30,6 +31,11 @@ class LiveState(ClusterState):
         self._generations: dict[str, int] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def observed_at(self) -> datetime:
+        """Now, to the second, as a snapshot captured now would record it (this machine's clock; the sandbox's
+        kubelet shares it, and MicroK8s's node is the learner's own machine)."""
+        return datetime.now(UTC).replace(microsecond=0)
 
     def _once(self, key: str, compute: Callable[[], Any]) -> Any:
         """The cached value of ``key``, computed by one thread at a time when missing.

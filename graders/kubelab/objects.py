@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -251,6 +252,17 @@ def is_ready(obj: Obj) -> bool:
     """Whether the object's ``Ready`` condition is ``True`` (a pod, a node)."""
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def ready_since(obj: Obj) -> datetime | None:
+    """When the object's ``Ready`` condition last became ``True``, or ``None`` (not ready, or not said)."""
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready" and condition.get("status") == "True":
+            try:
+                return datetime.fromisoformat(str(condition.get("lastTransitionTime")).replace("Z", "+00:00"))
+            except ValueError:
+                return None
+    return None
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:

@@ -107,13 +107,28 @@ def read_document(path: Path) -> Document:
     return document
 
 
+def _captured_at(document: Document, path: Path) -> datetime | None:
+    """When the snapshot was captured (``None`` for a snapshot that does not say)."""
+    value = document.get("captured_at")
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UsageError(f"L'instantané « {path} » a un champ « captured_at » illisible ({value!r}) : "
+                         "il faut une date ISO 8601 avec fuseau, comme kubelab l'écrit.")
+    return moment
+
+
 def load_state(lab: Lab, path: Path) -> tuple[SnapshotState, Document]:
     """The state stored in a snapshot of ``lab``."""
     document = read_document(path)
     if document["lab"] != lab.id:
         raise UsageError(f"L'instantané « {path} » concerne le lab « {document['lab']} », pas « {lab.id} ».")
     state = SnapshotState(document["namespace"], lab.reads, lab.probes, document["lists"], document["probes"],
-                          document["cluster"])
+                          document["cluster"], _captured_at(document, path))
     missing = sorted(key for key in state.reads if key not in document["lists"])
     if missing:
         raise UsageError(f"L'instantané « {path} » ne contient pas {', '.join(f'« {k} »' for k in missing)}, "

@@ -359,6 +359,14 @@ def _missing_list(good: Path, target: Path) -> Path:
     return _write_json(target, document)
 
 
+def _unreadable_capture_time(good: Path, target: Path) -> Path:
+    """Hashed again after its capture time was replaced by text that is not a date."""
+    document = _document(good)
+    document["captured_at"] = "hier soir"
+    document["sha256"] = snapshot.content_hash(document)
+    return _write_json(target, document)
+
+
 def _not_a_snapshot(good: Path, target: Path) -> Path:
     return _write_json(target, {"schema": "kubelab-report", "score": 16})
 
@@ -371,12 +379,14 @@ SNAPSHOT_DEFECTS = {
     "incomplet": (_missing_field, "le champ « cluster » manque"),
     "liste-manquante": (_missing_list, "v1/Secret@"),
     "pas-un-instantane": (_not_a_snapshot, "n'est pas un instantané kubelab"),
+    "date-illisible": (_unreadable_capture_time, "a un champ « captured_at » illisible ('hier soir')"),
 }
 
 
 @pytest.mark.parametrize("defect", list(SNAPSHOT_DEFECTS))
 def test_untrustworthy_snapshot_is_refused_naming_the_file(good_snapshot: Path, tmp_path: Path, defect: str) -> None:
-    """Corrupt, truncated, newer, edited, incomplete or foreign: exit 2 naming the file; the file is untouched."""
+    """Corrupt, truncated, newer, edited, incomplete, foreign or with an unreadable date: exit 2 naming the file;
+    the file is untouched."""
     make, expected = SNAPSHOT_DEFECTS[defect]
     path = make(good_snapshot, tmp_path / f"{defect}.snapshot.json")
     before = (path.read_bytes(), path.stat().st_mtime_ns)

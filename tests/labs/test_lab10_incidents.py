@@ -8,13 +8,18 @@ folder of manifests cannot delete and the API refuses to change a claim's class.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from kubelab.catalog import load_lab
-from kubelab.grading import grade_live
+from kubelab.cluster_state import Read, SnapshotState
+from kubelab.grading import grade, grade_live, live_state
 from kubelab.kube_api import KubeApi, RefusedError
 from kubelab.lab_setup import setup, variant_objects
 from kubelab.manifests import apply_all
+from kubelab.objects import ready_since
+from kubelab.outcomes import Outcome
 from kubelab.waiting import scaled, wait_for
 
 LAB = "10-incidents"
@@ -69,3 +74,26 @@ def test_recreating_uploads_under_its_own_name_is_accepted(kube_api: KubeApi, na
     assert report.score == lab.max_points, [(r.check.id, r.message) for r in report.results if r.points == 0]
     assert "Le PVC `uploads`, monté par le volume `uploads` de `files`, est Bound" in \
         _plain(report.result("uploads-claim-bound").message)
+
+
+def test_a_pod_ready_for_less_than_five_seconds_is_not_counted_yet(kube_api: KubeApi, namespace: str) -> None:
+    """A container that exits at once is Ready for a moment: read 2 s after its pod became Ready, is `api` still
+    « en cours » rather than passed, and passed 5 s after?"""
+    lab = load_lab(LAB)
+    setup(kube_api, lab, namespace)
+    apply_all(kube_api, variant_objects(lab, "solution", namespace), namespace)
+    state = live_state(lab, kube_api, namespace)
+    assert grade(lab, state, wait=scaled(60)).result("api-pods-ready").outcome is Outcome.PASSED
+    lists, probes = state.capture()
+    pods = lists[Read("v1", "Pod").key(namespace)]
+    since = max(moment for p in pods if p["metadata"]["name"].startswith("api-") and (moment := ready_since(p)))
+
+    def api_result(seconds: int) -> tuple[Outcome, str]:
+        stored = SnapshotState(namespace, lab.reads, lab.probes, lists, probes, state.identity(),
+                               since + timedelta(seconds=seconds))
+        result = grade(lab, stored).result("api-pods-ready")
+        return result.outcome, _plain(result.message)
+
+    outcome, message = api_result(2)
+    assert outcome is Outcome.FAILED and "(trouvé : 0 prêt sur 1, 1 prêt depuis moins de 5 s" in message, message
+    assert api_result(5)[0] is Outcome.PASSED

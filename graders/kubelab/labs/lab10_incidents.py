@@ -15,7 +15,9 @@ deleted and recreated on a class that exists, or a new claim (the reference solu
 ``uploads-v2``). Either way, that claim must be Bound on a StorageClass that exists.
 
 Pods are judged on the Deployment's current ReplicaSet only: while a rollout replaces
-crashing pods the verdict is pending, so a fix is never failed for the pods it replaces. A
+crashing pods the verdict is pending, so a fix is never failed for the pods it replaces. A pod
+counts as ready once it has been Ready for 5 s when the state was read (a container that exits at
+once looks Ready until the kubelet sees it stop; pending meanwhile). A
 template whose pods could not start on a real cluster (a ConfigMap key that does not exist…)
 fails at once, even on the sandbox, where the pods would look ready.
 
@@ -50,6 +52,7 @@ from kubelab.objects import (
     pod_spec,
     pod_template,
     pods_of,
+    ready_since,
     selects,
 )
 from kubelab.ports import (
@@ -83,6 +86,9 @@ REVISION = "deployment.kubernetes.io/revision"
 IMAGE_PULL = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 STUCK = ("CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError", *IMAGE_PULL)
 VOLUME = "uploads"
+STEADY_SECONDS = 5
+"""A pod counts as ready once Ready for this long: without a readiness probe, a container that exits at
+once is Ready for the moment the kubelet takes to see it stop (seconds, on a loaded node)."""
 
 Obj = dict
 
@@ -124,6 +130,13 @@ def _stuck_reason(pod: Obj) -> str | None:
     return None
 
 
+def _steady(state: ClusterState, pod: Obj) -> bool:
+    """Whether the pod has been Ready for ``STEADY_SECONDS`` when the state was read (yes when either time
+    is unknown)."""
+    now, since = state.observed_at(), ready_since(pod)
+    return now is None or since is None or (now - since).total_seconds() >= STEADY_SECONDS
+
+
 def _restarts(pods: list[Obj]) -> int:
     return sum(s.get("restartCount", 0) for p in pods for s in (p.get("status") or {}).get("containerStatuses") or [])
 
@@ -159,11 +172,14 @@ def _pods_verdict(state: ClusterState, name: str, expectation: str, success: str
                 detail += f", {_plural(_restarts(pods), 'redémarrage')}"
             found.append(detail)
         return failed(f"{expectation} (trouvé : {' ; '.join(found)}).", *refs)
-    ready = [p for p in current if is_ready(p)]
+    ready = [p for p in current if is_ready(p) and _steady(state, p)]
+    settling = [p for p in current if is_ready(p) and not _steady(state, p)]
     if observed and len(ready) >= replicas and not others:
         images = sorted({c.get("image", "?") for c in containers(deployment)})
         return passed(success.format(ready=len(ready), replicas=replicas, images=listing(images)), ref)
     progress = f"{_plural(len(ready), 'prêt')} sur {replicas}"
+    if settling:
+        progress += f", {_plural(len(settling), 'prêt')} depuis moins de {STEADY_SECONDS} s"
     if others:
         progress += f", {_plural(len(others), 'ancien pod')} encore là"
     return failed(f"{expectation} (trouvé : {progress}, déploiement en cours).", *refs, pending=True)
