@@ -9,9 +9,9 @@
 # only it needs: « nœud réel » (the real node's binaries and the images; then the tests marked
 # real_node or host_runtime: the machine's one real node and the containers it shares the host
 # with; then the engine's tests) and « reste » (lab 09's oracles; then everything else, on
-# simulated sandboxes). Both mostly wait on their clusters, so on 2 cores they take about the time
-# of the longer one instead of the sum. With arguments, everything is built first and one session
-# runs them.
+# simulated sandboxes). One session alone leaves the 2 cores half idle while it waits on its
+# clusters; two keep them busy and take about the time of the longer one instead of the sum. With
+# arguments, everything is built first and one session runs them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
