@@ -122,11 +122,16 @@ def _rollout(state: ClusterState, deployment: Obj) -> tuple[list[Obj], list[Obj]
 
 
 def _stuck_reason(pod: Obj) -> str | None:
-    """The waiting reason of a container that will not recover by itself, if any."""
+    """The waiting reason of a container that will not recover by itself, if any. A container that has
+    already been restarted and has just exited in error again is in the same crash loop: between two
+    back-offs, kubectl shows « Error » for a moment, then « CrashLoopBackOff » again."""
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        reason = ((status.get("state") or {}).get("waiting") or {}).get("reason")
+        state = status.get("state") or {}
+        reason = (state.get("waiting") or {}).get("reason")
         if reason in STUCK:
             return reason
+        if (status.get("restartCount") or 0) >= 1 and ((state.get("terminated") or {}).get("exitCode") or 0) != 0:
+            return "CrashLoopBackOff"
     return None
 
 
@@ -178,6 +183,8 @@ def _pods_verdict(state: ClusterState, name: str, expectation: str, success: str
         images = sorted({c.get("image", "?") for c in containers(deployment)})
         return passed(success.format(ready=len(ready), replicas=replicas, images=listing(images)), ref)
     progress = f"{_plural(len(ready), 'prêt')} sur {replicas}"
+    if _restarts(current):
+        progress += f", {_plural(_restarts(current), 'redémarrage')}"
     if settling:
         progress += f", {_plural(len(settling), 'prêt')} depuis moins de {STEADY_SECONDS} s"
     if others:
