@@ -248,21 +248,24 @@ def selects(service_selector: dict[str, str] | None, labels: dict[str, str]) -> 
     return bool(service_selector) and all(labels.get(k) == v for k, v in (service_selector or {}).items())
 
 
+def _ready_condition(obj: Obj) -> Obj | None:
+    """The object's ``Ready`` condition when it is ``True``."""
+    return next((c for c in (obj.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Ready" and c.get("status") == "True"), None)
+
+
 def is_ready(obj: Obj) -> bool:
     """Whether the object's ``Ready`` condition is ``True`` (a pod, a node)."""
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (obj.get("status") or {}).get("conditions") or [])
+    return _ready_condition(obj) is not None
 
 
 def ready_since(obj: Obj) -> datetime | None:
     """When the object's ``Ready`` condition last became ``True``, or ``None`` (not ready, or not said)."""
-    for condition in (obj.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready" and condition.get("status") == "True":
-            try:
-                return datetime.fromisoformat(str(condition.get("lastTransitionTime")).replace("Z", "+00:00"))
-            except ValueError:
-                return None
-    return None
+    condition = _ready_condition(obj)
+    try:
+        return datetime.fromisoformat(str(condition["lastTransitionTime"])) if condition else None
+    except (KeyError, ValueError):
+        return None
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:

@@ -177,14 +177,14 @@ def _pods_verdict(state: ClusterState, name: str, expectation: str, success: str
                 detail += f", {_plural(_restarts(pods), 'redémarrage')}"
             found.append(detail)
         return failed(f"{expectation} (trouvé : {' ; '.join(found)}).", *refs)
-    ready = [p for p in current if is_ready(p) and _steady(state, p)]
     settling = [p for p in current if is_ready(p) and not _steady(state, p)]
+    ready = [p for p in current if is_ready(p) and p not in settling]
     if observed and len(ready) >= replicas and not others:
         images = sorted({c.get("image", "?") for c in containers(deployment)})
         return passed(success.format(ready=len(ready), replicas=replicas, images=listing(images)), ref)
     progress = f"{_plural(len(ready), 'prêt')} sur {replicas}"
-    if _restarts(current):
-        progress += f", {_plural(_restarts(current), 'redémarrage')}"
+    if restarts := _restarts(current):
+        progress += f", {_plural(restarts, 'redémarrage')}"
     if settling:
         progress += f", {_plural(len(settling), 'prêt')} depuis moins de {STEADY_SECONDS} s"
     if others:
