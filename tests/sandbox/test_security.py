@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kubelab.kube_api import KubeApi, RefusedError
+from kubelab.sandbox.processes import wait_until
+from kubelab.waiting import scaled
 from tests.helpers import apply_yaml
 
 PRIVILEGED_POD = """
@@ -60,10 +62,12 @@ def _allowed(api: KubeApi, namespace: str | None, verb: str, resource: str) -> b
 
 
 def test_subject_access_review_follows_role_and_binding(kube_api: KubeApi, namespace: str) -> None:
-    """Does a SubjectAccessReview allow what the Role grants, and only that?"""
+    """Does a SubjectAccessReview allow what the Role grants, and only that? (The authorizer reads Roles and
+    bindings from its own cache, which a loaded API server fills a moment after the write.)"""
     assert not _allowed(kube_api, namespace, "list", "pods")
     apply_yaml(kube_api, ROLE, namespace)
-    assert _allowed(kube_api, namespace, "list", "pods")
+    wait_until(lambda: _allowed(kube_api, namespace, "list", "pods"), scaled(10),
+               "que l'autorisation RBAC voie le RoleBinding")
     assert not _allowed(kube_api, namespace, "delete", "pods")
     assert not _allowed(kube_api, namespace, "get", "secrets")
     assert not _allowed(kube_api, "default", "list", "pods")
